@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system tools clipdex needs (FFmpeg) when missing and we are root; otherwise says
+# exactly what to install.
+set -euo pipefail
+need=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${need[*]} with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "clipdex needs: ${need[*]}. Install it with your package manager (e.g. 'sudo apt-get install ${need[*]}') and re-run." >&2
+  exit 1
+fi

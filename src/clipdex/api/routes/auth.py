@@ -1,0 +1,63 @@
+"""Sign-in, token refresh, sign-out, tenant switching, and who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from sqlalchemy import select
+
+from clipdex.api.deps import Authed, PlatformDep, client_ip
+from clipdex.auth import service as auth
+from clipdex.models import Membership, Tenant, User
+from clipdex.schemas.auth import LoginRequest, MeResponse, RefreshRequest, SwitchRequest, TenantRef, TokenResponse
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _out(pair: auth.TokenPair) -> TokenResponse:
+    t = pair.tenant
+    return TokenResponse(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in,
+                         tenant=TenantRef(id=t.id, name=t.name, slug=t.slug, tier=t.tier) if t else None,
+                         role=pair.role)
+
+
+@router.post("/login", response_model=TokenResponse, summary="Sign in with e-mail and password")
+def login(body: LoginRequest, request: Request, platform: PlatformDep) -> TokenResponse:
+    return _out(auth.login(platform, body.email, body.password, body.tenant, client_ip(request)))
+
+
+@router.post("/refresh", response_model=TokenResponse, summary="Rotate a refresh token")
+def refresh(body: RefreshRequest, platform: PlatformDep) -> TokenResponse:
+    return _out(auth.refresh(platform, body.refresh_token))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a session")
+def logout(body: RefreshRequest, platform: PlatformDep) -> None:
+    auth.logout(platform, body.refresh_token)
+
+
+@router.post("/switch", response_model=TokenResponse, summary="Get tokens for another of your tenants")
+def switch(body: SwitchRequest, principal: Authed, platform: PlatformDep) -> TokenResponse:
+    return _out(auth.switch_tenant(platform, principal, body.tenant))
+
+
+@router.get("/me", response_model=MeResponse, summary="The signed-in user and their tenants")
+def me(principal: Authed, platform: PlatformDep) -> MeResponse:
+    return auth_me(platform, principal)
+
+
+def auth_me(platform, principal) -> MeResponse:
+    from clipdex.errors import Forbidden
+
+    if principal.actor_type != "user":
+        raise Forbidden("API keys have no user profile.", code="auth.forbidden")
+    with platform.db.system() as s:
+        user = s.get(User, principal.actor_id)
+        rows = s.execute(select(Tenant, Membership.role).join(Membership, Membership.tenant_id == Tenant.id).where(
+            Membership.user_id == user.id).order_by(Tenant.name)).all()
+        current = next(((t, r) for t, r in rows if t.id == principal.tenant_id), (None, None))
+        return MeResponse(
+            id=user.id, email=user.email, name=user.name, is_operator=user.is_operator,
+            tenant=TenantRef(id=current[0].id, name=current[0].name, slug=current[0].slug,
+                             tier=current[0].tier) if current[0] else None,
+            role=current[1],
+            tenants=[{"id": str(t.id), "name": t.name, "slug": t.slug, "role": r} for t, r in rows])

@@ -1,0 +1,153 @@
+"""Videos: upload, import, list, read, update, delete, downloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from clipdex.api.deps import Authed, PlatformDep
+from clipdex.api.pagination import PageParams, paginate
+from clipdex.auth import service as auth
+from clipdex.errors import ClipdexError
+from clipdex.ingest import importer
+from clipdex.ingest.multipart import read_upload
+from clipdex.ingest.service import IngestMeta, accept, check_upload_allowed
+from clipdex.jobs.service import latest_job, snapshot
+from clipdex.models import Artifact, Video
+from clipdex.schemas.common import Page
+from clipdex.schemas.video import ArtifactPublic, ImportRequest, SignedUrl, VideoDetail, VideoPublic, VideoUpdate
+from clipdex.storage import signing
+from clipdex.tenancy import access, audit
+from clipdex.videos import service as videos
+
+router = APIRouter(prefix="/videos", tags=["videos"])
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}, "title": {"type": "string"},
+        "tags": {"type": "string", "description": "comma-separated"},
+        "language": {"type": "string", "example": "en"}}}}}}}
+
+
+def _tags(raw: str | None) -> list[str]:
+    return [t.strip()[:64] for t in (raw or "").split(",") if t.strip()][:50]
+
+
+@router.post("", response_model=VideoPublic, status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY,
+             summary="Upload a video (multipart field 'file'), streamed to storage")
+async def upload_video(request: Request, principal: Authed, platform: PlatformDep) -> VideoPublic:
+    auth.ensure(principal, "video:write")
+    access.tenant_of(principal)
+    declared = request.headers.get("content-length")
+    tier = await run_in_threadpool(check_upload_allowed, platform, principal, int(declared) if declared and
+                                   declared.isdigit() else None)
+    staged, fields, filename = await read_upload(request, platform.settings.staging_dir, tier.max_upload_bytes)
+    meta = IngestMeta(title=fields.get("title", "")[:500], tags=_tags(fields.get("tags")),
+                      language=videos.clean_language(fields.get("language")), filename=filename)
+    video = await run_in_threadpool(accept, platform, principal, staged, meta)
+    return VideoPublic.model_validate(video, from_attributes=True)
+
+
+@router.post("/import", response_model=VideoPublic, status_code=status.HTTP_202_ACCEPTED,
+             summary="Import a video from an http(s) URL (fetched by a worker, SSRF-checked)")
+def import_video(body: ImportRequest, principal: Authed, platform: PlatformDep) -> VideoPublic:
+    auth.ensure(principal, "video:write")
+    access.tenant_of(principal)
+    check_upload_allowed(platform, principal, None)
+    video = importer.create_import(platform, principal, str(body.url),
+                                   IngestMeta(title=body.title or "", tags=body.tags, language=body.language))
+    return VideoPublic.model_validate(video, from_attributes=True)
+
+
+@router.get("", response_model=Page[VideoPublic], summary="List videos with filters and sorting")
+def list_videos(principal: Authed, platform: PlatformDep, page: PageParams,
+                status_: Annotated[Literal["queued", "processing", "ready", "failed"] | None,
+                                   Query(alias="status")] = None,
+                tag: Annotated[str | None, Query(max_length=64)] = None,
+                q: Annotated[str | None, Query(max_length=200, description="title contains")] = None,
+                language: Annotated[str | None, Query(max_length=16)] = None,
+                created_after: datetime | None = None, created_before: datetime | None = None,
+                sort: Literal["created_at", "-created_at", "title", "-title", "duration_s", "-duration_s",
+                              "size_bytes", "-size_bytes"] = "-created_at") -> Page[VideoPublic]:
+    query = access.list_owned(principal, Video, "video:read")
+    query = videos.apply_filters(query, status=status_, tag=tag, q_text=q, language=language,
+                                 created_after=created_after, created_before=created_before)
+    with access.session_for(platform, principal) as s:
+        r = paginate(s, query, Video, page, sort=sort, nulls_as=-1.0 if "duration" in sort else None)
+        return Page(items=[VideoPublic.model_validate(v, from_attributes=True) for v in r.items],
+                    next_cursor=r.next_cursor)
+
+
+@router.get("/{video_id}", response_model=VideoDetail, summary="A video with its job progress and artifacts")
+def get_video(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> VideoDetail:
+    with access.session_for(platform, principal) as s:
+        v = access.get_video_for(s, principal, video_id, "video:read")
+        job = latest_job(s, v.id)
+        arts = s.scalars(select(Artifact).where(Artifact.video_id == v.id).order_by(Artifact.stage, Artifact.name))
+        return VideoDetail(**VideoPublic.model_validate(v, from_attributes=True).model_dump(),
+                           job=snapshot(s, job) if job else None,
+                           artifacts=[ArtifactPublic.model_validate(a) for a in arts])
+
+
+@router.patch("/{video_id}", response_model=VideoPublic, summary="Update title, tags or language")
+def update_video(video_id: uuid.UUID, body: VideoUpdate, principal: Authed, platform: PlatformDep) -> VideoPublic:
+    with access.session_for(platform, principal) as s:
+        v = access.get_video_for(s, principal, video_id, "video:write")
+        for field, value in body.model_dump(exclude_unset=True).items():
+            setattr(v, field, value if field != "tags" else [t[:64] for t in value or []])
+        s.flush()
+        return VideoPublic.model_validate(v, from_attributes=True)
+
+
+@router.delete("/{video_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Delete a video, its jobs, artifacts and blobs")
+def delete_video(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> None:
+    with access.session_for(platform, principal) as s:
+        v = access.get_video_for(s, principal, video_id, "video:delete")
+        prefix = videos.delete_video_rows(s, v)
+        audit.record(s, "video.deleted", actor=principal.actor, tenant_id=v.tenant_id, target=f"video:{v.id}")
+    videos.delete_blobs(platform, prefix)  # after the commit: a failed delete keeps its files
+
+
+@router.get("/{video_id}/download", response_model=SignedUrl, summary="Signed URL for the original file")
+def download_original(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> SignedUrl:
+    with access.session_for(platform, principal) as s:
+        v = access.get_video_for(s, principal, video_id, "video:read")
+        if not v.blob_key:
+            raise ClipdexError("The original is not stored yet.", code="video.not_stored", status=409)
+        return _signed(platform, v.blob_key, v.filename or f"{v.id}", "application/octet-stream")
+
+
+@router.get("/{video_id}/artifacts", response_model=list[ArtifactPublic], summary="Artifacts of a video")
+def list_artifacts(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> list[ArtifactPublic]:
+    with access.session_for(platform, principal) as s:
+        v = access.get_video_for(s, principal, video_id, "video:read")
+        arts = s.scalars(select(Artifact).where(Artifact.video_id == v.id).order_by(Artifact.stage, Artifact.name))
+        return [ArtifactPublic.model_validate(a) for a in arts]
+
+
+@router.get("/{video_id}/artifacts/{artifact_id}/download", response_model=SignedUrl,
+            summary="Signed URL for an artifact")
+def download_artifact(video_id: uuid.UUID, artifact_id: uuid.UUID, principal: Authed,
+                      platform: PlatformDep) -> SignedUrl:
+    with access.session_for(platform, principal) as s:
+        v = access.get_video_for(s, principal, video_id, "video:read")
+        a = access.get_owned(s, principal, Artifact, artifact_id, "video:read")
+        if a.video_id != v.id:
+            from clipdex.errors import NotFound
+
+            raise NotFound()
+        return _signed(platform, a.blob_key, a.name, a.content_type)
+
+
+def _signed(platform, key: str, filename: str, content_type: str) -> SignedUrl:
+    st = platform.settings
+    token, expires = signing.sign(st.resolved_secret_key, key, ttl_s=st.signed_url_ttl_s, filename=filename,
+                                  content_type=content_type)
+    return SignedUrl(url=f"{st.public_url.rstrip('/')}/api/v1/blobs/{token}",
+                     expires_at=datetime.fromtimestamp(expires, tz=timezone.utc))

@@ -1,0 +1,99 @@
+"""create_app(settings): the FastAPI application, optionally with the embedded worker."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from clipdex import __version__
+from clipdex.api import problems
+from clipdex.api.middleware import RequestContext
+from clipdex.api.routes import admin, auth, blobs, health, jobs, team, uploads, usage, videos
+from clipdex.billing.metering import ApiCallMeter
+from clipdex.observability import REGISTRY, configure_logging
+from clipdex.pipeline import registry
+from clipdex.platform import Platform
+from clipdex.schemas.common import Problem
+from clipdex.settings import Settings
+
+API_PREFIX = "/api/v1"
+ERROR_RESPONSES = {code: {"model": Problem, "content": {"application/problem+json": {}}}
+                   for code in (400, 401, 403, 404, 409, 422, 429)}
+
+LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>clipdex</title></head>
+<body style="font-family:system-ui;max-width:40rem;margin:4rem auto"><h1>clipdex</h1>
+<p>The API is running. Read the <a href="/docs">API reference</a> or fetch
+<a href="/openapi.json">openapi.json</a>. The web console ships with a later release.</p></body></html>"""
+
+
+def create_app(settings: Settings | None = None, *, platform: Platform | None = None,
+               embedded_workers: int | None = None) -> FastAPI:
+    settings = settings or (platform.settings if platform else Settings())
+    configure_logging(settings.log_level)
+    platform = platform or Platform.from_settings(settings)
+    registry.load_builtin()
+    registry.load_extra(settings.extra_stages)
+    meter = ApiCallMeter()
+    workers = settings.worker_threads if embedded_workers is None else embedded_workers
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from clipdex.jobs.worker import WorkerPool
+
+        pool = WorkerPool(platform, workers).start() if workers else None
+        stop = threading.Event()
+        flusher = threading.Thread(target=_flush_loop, args=(meter, platform, stop), daemon=True)
+        flusher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            flusher.join(timeout=5)
+            meter.flush(platform.db)
+            if pool:
+                pool.shutdown()
+
+    app = FastAPI(title="clipdex", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES,
+                  description="Self-hostable, multi-tenant video intelligence. Errors are RFC 9457 problem+json "
+                              "with a stable dotted `code`. Lists use `?limit=&cursor=` and return "
+                              "`{items, next_cursor}`. Authenticate with `Authorization: Bearer <token or API key>`.")
+    app.state.platform = platform
+    app.state.meter = meter
+    problems.install(app)
+    for r in (auth.router, team.router, videos.router, uploads.router, jobs.router, usage.router, admin.router,
+              blobs.router):
+        app.include_router(r, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.add_middleware(RequestContext, meter=meter)
+    _register_queue_metrics(platform)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def landing() -> str:
+        return LANDING
+
+    return app
+
+
+def _flush_loop(meter: ApiCallMeter, platform: Platform, stop: threading.Event) -> None:
+    while not stop.wait(10):
+        try:
+            meter.flush(platform.db)
+        except Exception:  # metering must never take the API down; counts retry next round
+            pass
+
+
+_queue_collector = None
+
+
+def _register_queue_metrics(platform: Platform) -> None:
+    global _queue_collector
+    from clipdex.api.routes.health import QueueDepthCollector
+
+    if _queue_collector is not None:
+        with contextlib.suppress(KeyError):
+            REGISTRY.unregister(_queue_collector)
+    _queue_collector = QueueDepthCollector(platform)
+    REGISTRY.register(_queue_collector)

@@ -1,0 +1,62 @@
+"""JWT access tokens (RFC 8725 checks) and opaque rotating refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import jwt
+
+from clipdex.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+ACCESS_TYP = "at+jwt"  # RFC 9068 media type, checked so other JWTs cannot pass as access tokens
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    jti: str
+
+
+def issue_access_token(secret: str, *, issuer: str, audience: str, ttl_s: int,
+                       user_id: uuid.UUID, tenant_id: uuid.UUID | None) -> tuple[str, int]:
+    now = datetime.now(timezone.utc)
+    ttl_s = min(ttl_s, 900)
+    claims = {
+        "iss": issuer, "aud": audience, "sub": str(user_id),
+        "tid": str(tenant_id) if tenant_id else None,
+        "iat": now, "nbf": now, "exp": now + timedelta(seconds=ttl_s), "jti": secrets.token_hex(8),
+    }
+    token = jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"typ": ACCESS_TYP})
+    return token, ttl_s
+
+
+def decode_access_token(secret: str, token: str, *, issuer: str, audience: str) -> AccessClaims:
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != ALGORITHM or header.get("typ") != ACCESS_TYP:
+            raise jwt.InvalidTokenError("unexpected header")
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]}, leeway=5,
+        )
+        tid = claims.get("tid")
+        return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(tid) if tid else None, claims["jti"])
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The access token has expired.", code="auth.token_expired") from None
+    except (jwt.InvalidTokenError, ValueError, KeyError):
+        raise Unauthenticated("The access token is not valid.", code="auth.invalid_token") from None
+
+
+def new_opaque_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def token_hash(token: str) -> str:
+    """Tokens are high-entropy, so a plain SHA-256 is a safe, fast at-rest hash."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,218 @@
+"""The ``clipdex`` command line."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clipdex.settings import Settings
+
+app = typer.Typer(help="clipdex: self-hostable, multi-tenant video intelligence.", no_args_is_help=True,
+                  add_completion=False)
+admin = typer.Typer(help="Tenants, users and tiers (run on the server).", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+console = Console()
+
+
+def _platform():
+    from clipdex.pipeline import registry
+    from clipdex.platform import Platform
+
+    settings = Settings()
+    registry.load_builtin()
+    registry.load_extra(settings.extra_stages)
+    return Platform.from_settings(settings)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+            down: Annotated[bool, typer.Option("--down", help="downgrade to REVISION (e.g. base)")] = False) -> None:
+    """Apply database migrations (SQLite by default, PostgreSQL by CLIPDEX_DATABASE_URL)."""
+    from clipdex.db import migrate as m
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    (m.downgrade if down else m.upgrade)(url, revision, app_role=settings.database_app_role)
+    console.print(f"database at revision [bold]{m.current(url)}[/bold]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[Optional[int], typer.Option(help="embedded worker threads (0: none)")] = None) -> None:
+    """Serve the API (and console) with the embedded worker."""
+    import uvicorn
+
+    from clipdex.app import create_app
+
+    settings = Settings()
+    console.print(f"clipdex serving on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(settings, embedded_workers=workers), host=host, port=port, log_level="warning",
+                access_log=False)
+
+
+@app.command()
+def worker(concurrency: Annotated[int, typer.Option(help="stages run at once in this process")] = 1,
+           queues: Annotated[str, typer.Option(help="comma-separated queues")] = "cpu") -> None:
+    """Run a worker process against the same database (add as many as the machine allows)."""
+    from clipdex.jobs.worker import WorkerPool
+    from clipdex.observability import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    pool = WorkerPool(_platform(), concurrency, tuple(q.strip() for q in queues.split(",") if q.strip())).start()
+    stopping = {"flag": False}
+
+    def stop(*_):
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    console.print(f"worker {', '.join(w.id for w in pool.workers)} on queues {queues}")
+    while not stopping["flag"]:
+        time.sleep(0.2)
+    pool.shutdown()
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document."""
+    from clipdex.app import create_app
+
+    settings = Settings(data_dir=Path(sys.prefix) / "clipdex-openapi-tmp", worker_threads=0)
+    spec = create_app(settings, embedded_workers=0).openapi()
+    typer.echo(json.dumps(spec, indent=2))
+
+
+@admin.command("create-tenant")
+def create_tenant(name: str, tier: Annotated[str, typer.Option(help="free | pro | enterprise")] = "free",
+                  owner: Annotated[str, typer.Option(help="owner e-mail")] = ...,
+                  password: Annotated[Optional[str], typer.Option(help="owner password (generated if absent)")] = None,
+                  slug: Optional[str] = None) -> None:
+    """Create a tenant and its owner account."""
+    from clipdex.errors import ClipdexError
+    from clipdex.tenancy import service as tenants
+
+    platform = _platform()
+    generated = None
+    try:
+        with platform.db.system() as s:
+            from clipdex.models import User
+            from sqlalchemy import select
+
+            exists = s.scalar(select(User.id).where(User.email == owner.strip().lower()))
+        if exists is None and not password:
+            password = generated = secrets.token_urlsafe(12)
+        tenant = tenants.create_tenant(platform, name, tier, slug=slug, actor="cli")
+        with platform.db.system() as s:
+            user, _ = tenants.get_or_create_user(s, owner, password)
+            tenants.add_member(s, tenant.id, user.id, "owner")
+    except ClipdexError as e:
+        _fail(e.detail)
+    console.print(f"tenant [bold]{tenant.slug}[/bold] ({tenant.id}) on tier {tier}; owner {owner}")
+    if generated:
+        console.print(f"owner password (shown once): [bold]{generated}[/bold]")
+
+
+@admin.command("create-user")
+def create_user(email: str, tenant: Annotated[Optional[str], typer.Option(help="tenant slug or id")] = None,
+                role: str = "member", password: Optional[str] = None,
+                operator: Annotated[bool, typer.Option(help="platform operator")] = False) -> None:
+    """Create a user (optionally a member of TENANT, or a platform operator)."""
+    from clipdex.errors import ClipdexError
+    from clipdex.tenancy import service as tenants
+
+    platform = _platform()
+    generated = None if password else secrets.token_urlsafe(12)
+    try:
+        with platform.db.system() as s:
+            user, created = tenants.get_or_create_user(s, email, password or generated, operator=operator)
+            if operator and not user.is_operator:
+                user.is_operator = True
+            if tenant:
+                tenants.add_member(s, tenants.find_tenant(s, tenant).id, user.id, role)
+    except ClipdexError as e:
+        _fail(e.detail)
+    console.print(f"user {email} {'created' if created else 'updated'}")
+    if created and generated:
+        console.print(f"password (shown once): [bold]{generated}[/bold]")
+
+
+@admin.command("set-tier")
+def set_tier(tenant: str, tier: str) -> None:
+    """Move a tenant to another tier."""
+    from clipdex.errors import ClipdexError
+    from clipdex.tenancy import service as tenants
+
+    try:
+        t = tenants.set_tier(_platform(), tenant, tier, actor="cli")
+    except ClipdexError as e:
+        _fail(e.detail)
+    console.print(f"tenant {t.slug} is now on tier {t.tier}")
+
+
+@admin.command("list-tenants")
+def list_tenants() -> None:
+    """Show every tenant."""
+    from sqlalchemy import select
+
+    from clipdex.models import Tenant
+
+    table = Table("slug", "name", "tier", "status", "id")
+    with _platform().db.system() as s:
+        for t in s.scalars(select(Tenant).order_by(Tenant.created_at)):
+            table.add_row(t.slug, t.name, t.tier, t.status, str(t.id))
+    console.print(table)
+
+
+@app.command()
+def process(file: Path, tenant: Annotated[str, typer.Option(help="tenant slug or id")] = "demo",
+            title: Optional[str] = None) -> None:
+    """Upload FILE for TENANT and process it here with a progress display."""
+    from clipdex.demo import process_file
+
+    try:
+        video_id, status = process_file(_platform(), file, tenant, title=title, progress=_progress())
+    except Exception as e:  # noqa: BLE001
+        _fail(getattr(e, "detail", str(e)))
+    console.print(f"video {video_id}: [bold]{status}[/bold]")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), console=console)
+
+
+@app.command()
+def demo() -> None:
+    """Set up the embedded demo: migrate, a demo tenant and owner, a processed sample video."""
+    from clipdex.demo import run_demo
+
+    run_demo(Settings(), console, _progress)
+
+
+def main() -> None:
+    try:
+        app()
+    except subprocess.CalledProcessError as e:
+        _fail(f"{e.cmd[0]} failed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The ORM tenant guard: every query on a tenant-owned table is scoped, or refused.
+
+A session carries its scope in ``session.info``: ``tenant_id`` (a UUID) for work on behalf of one
+tenant, or ``system=True`` for the few places that legitimately see across tenants (the job
+scheduler, login, the platform operator). Anything else touching tenant rows raises
+``UnscopedQuery`` instead of silently reading every tenant's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from clipdex.errors import UnscopedQuery
+
+GUARD_ENABLED = True  # tests switch it off to prove the PostgreSQL RLS backstop holds alone
+
+
+def _tenant_owned_base():
+    from clipdex.models.base import TenantOwned
+
+    return TenantOwned
+
+
+def scope_of(session: Session) -> tuple[uuid.UUID | None, bool]:
+    return session.info.get("tenant_id"), bool(session.info.get("system"))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_orm_statements(state: ORMExecuteState) -> None:
+    if not GUARD_ENABLED or not (state.is_select or state.is_update or state.is_delete):
+        return
+    tenant_owned = _tenant_owned_base()
+    tenant_id, system = scope_of(state.session)
+    if system:
+        return
+    if not any(issubclass(m.class_, tenant_owned) for m in state.all_mappers):
+        return
+    if tenant_id is None:
+        raise UnscopedQuery("tenant-owned rows queried outside a tenant or system context")
+    state.statement = state.statement.options(
+        with_loader_criteria(tenant_owned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _scope_writes(session: Session, flush_context, instances) -> None:
+    if not GUARD_ENABLED:
+        return
+    tenant_owned = _tenant_owned_base()
+    tenant_id, system = scope_of(session)
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, tenant_owned) or system:
+            continue
+        if tenant_id is None:
+            raise UnscopedQuery(f"{type(obj).__name__} written outside a tenant context")
+        if obj.tenant_id is None and obj in session.new:
+            obj.tenant_id = tenant_id
+        if obj.tenant_id != tenant_id:
+            raise UnscopedQuery(f"{type(obj).__name__} written for another tenant")

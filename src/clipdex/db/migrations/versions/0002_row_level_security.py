@@ -1,0 +1,68 @@
+"""PostgreSQL row-level security on every tenant table, and the non-owner app role
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-21
+"""
+import re
+
+from alembic import context, op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+# Every table with a tenant_id column. A test compares this with the ORM metadata so a new
+# tenant table cannot ship without a policy.
+TENANT_TABLES = [
+    "api_keys", "artifacts", "audit_events", "invitations", "job_stages", "jobs", "memberships",
+    "refresh_tokens", "upload_sessions", "usage_records", "videos",
+]
+
+# "system" is set per transaction by the job scheduler, sign-in and operator code paths only.
+SCOPE = ("current_setting('app.system', true) = 'on' OR "
+         "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid")
+
+
+def _role() -> str:
+    role = context.config.attributes.get("app_role", "clipdex_app")
+    if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", role):
+        raise ValueError("invalid app role name")
+    return role
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    role = _role()
+    op.execute(f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+            CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+          END IF;
+        END $$;""")
+    op.execute(f"GRANT {role} TO CURRENT_USER")
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+               f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}")
+    op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
+    for table in TENANT_TABLES:
+        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({SCOPE}) WITH CHECK ({SCOPE})")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    role = _role()
+    for table in TENANT_TABLES:
+        op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+               f"REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {role}")
+    op.execute(f"REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public FROM {role}")
+    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {role}")

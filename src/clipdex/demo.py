@@ -1,0 +1,107 @@
+"""The embedded demo behind ``make run``: idempotent, fast on re-runs."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import select
+
+from clipdex.auth.principal import Principal
+from clipdex.errors import Conflict
+from clipdex.ingest.service import IngestMeta, StagedFile, accept, hash_file
+from clipdex.jobs.worker import Worker
+from clipdex.models import Job, JobStage, Membership, Tenant, User, Video
+from clipdex.platform import Platform
+from clipdex.settings import Settings
+
+DEMO_EMAIL = "owner@demo.clipdex.local"
+
+
+def make_sample_video(path: Path, seconds: int = 12) -> Path:
+    """A test pattern with a tone and a spoken-style chirp; generated, nothing downloaded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-y",
+                    "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={seconds}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
+                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-movflags", "+faststart", "-shortest", str(path)], check=True)
+    return path
+
+
+def _owner_principal(platform: Platform, tenant_ref: str) -> Principal:
+    from clipdex.tenancy.service import find_tenant
+
+    with platform.db.system() as s:
+        tenant = find_tenant(s, tenant_ref)
+        owner = s.scalar(select(Membership).where(Membership.tenant_id == tenant.id,
+                                                  Membership.role == "owner").order_by(Membership.created_at))
+        return Principal(tenant_id=tenant.id, actor_type="user", actor_id=owner.user_id if owner else uuid.uuid4(),
+                         role="owner", tenant_tier=tenant.tier)
+
+
+def process_file(platform: Platform, file: Path, tenant_ref: str, *, title: str | None = None,
+                 progress=None) -> tuple[uuid.UUID, str]:
+    """Ingest ``file`` like an upload and run its job in this process."""
+    principal = _owner_principal(platform, tenant_ref)
+    staged_path = platform.settings.staging_dir / f"cli-{uuid.uuid4().hex}"
+    shutil.copyfile(file, staged_path)
+    staged = StagedFile(staged_path, staged_path.stat().st_size, hash_file(staged_path))
+    try:
+        video = accept(platform, principal, staged, IngestMeta(title=title or file.stem, filename=file.name))
+    except Conflict as e:
+        return uuid.UUID(e.extensions["existing_id"]), "already uploaded"
+    worker = Worker(platform, name="cli")
+    if progress is None:
+        worker.drain()
+    else:
+        with progress as bar:
+            task = bar.add_task(f"processing {file.name}", total=1.0)
+            while worker.run_once() is not None:
+                bar.update(task, completed=_job_progress(platform, principal.tenant_id, video.id))
+            bar.update(task, completed=1.0)
+    with platform.db.tenant(principal.tenant_id) as s:
+        return video.id, s.get(Video, video.id).status
+
+
+def _job_progress(platform: Platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> float:
+    with platform.db.tenant(tenant_id) as s:
+        job = s.scalar(select(Job).where(Job.video_id == video_id))
+        stages = s.scalars(select(JobStage).where(JobStage.job_id == job.id)).all()
+        return sum(1 for st in stages if st.status in ("succeeded", "skipped")) / max(1, len(stages))
+
+
+def run_demo(settings: Settings, console: Console, progress_factory) -> None:
+    from clipdex.db import migrate
+    from clipdex.pipeline import registry
+    from clipdex.tenancy import service as tenants
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url, app_role=settings.database_app_role)
+    registry.load_builtin()
+    registry.load_extra(settings.extra_stages)
+    platform = Platform.from_settings(settings)
+    with platform.db.system() as s:
+        tenant = s.scalar(select(Tenant).where(Tenant.slug == "demo"))
+        owner = s.scalar(select(User).where(User.email == DEMO_EMAIL))
+    if tenant is None:
+        tenant = tenants.create_tenant(platform, "Demo", "pro", slug="demo", actor="demo")
+    if owner is None:
+        password = secrets.token_urlsafe(12)
+        with platform.db.system() as s:
+            user, _ = tenants.get_or_create_user(s, DEMO_EMAIL, password, name="Demo Owner")
+            tenants.add_member(s, tenant.id, user.id, "owner")
+        console.print(f"demo tenant [bold]demo[/bold]; sign in as [bold]{DEMO_EMAIL}[/bold] "
+                      f"with password [bold]{password}[/bold] (shown once)")
+    else:
+        console.print(f"demo tenant [bold]demo[/bold] exists; owner {DEMO_EMAIL} (password was shown on first run)")
+    sample = make_sample_video(settings.data_dir / "samples" / "sample.mp4") \
+        if not (settings.data_dir / "samples" / "sample.mp4").exists() else settings.data_dir / "samples" / "sample.mp4"
+    video_id, status = process_file(platform, sample, "demo", title="Sample test pattern",
+                                    progress=progress_factory())
+    console.print(f"sample video {video_id}: [bold]{status}[/bold]")
+    platform.close()

@@ -1,0 +1,1 @@
+"""Getting media in: streamed uploads, resumable (tus) uploads, URL imports, acceptance checks."""

@@ -1,0 +1,119 @@
+"""Accepting a staged file as a video: probe, limits, quotas, duplicates, storage, a job."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from clipdex.auth.principal import Principal
+from clipdex.billing.metering import month_of, storage_bytes, usage_totals
+from clipdex.errors import Conflict, PayloadTooLarge, QuotaExceeded, TooManyRequests
+from clipdex.jobs.service import create_job
+from clipdex.media.probe import check_media, probe_file
+from clipdex.models import Job, Tenant, Video
+from clipdex.platform import Platform
+from clipdex.settings import Tier
+from clipdex.storage import keys
+
+
+@dataclass
+class IngestMeta:
+    title: str = ""
+    tags: list[str] = field(default_factory=list)
+    language: str | None = None
+    filename: str = ""
+
+
+@dataclass
+class StagedFile:
+    path: Path
+    size: int
+    sha256: str
+
+
+def tier_of(platform: Platform, principal: Principal) -> Tier:
+    return platform.settings.tier(principal.tenant_tier or platform.settings.default_tier)
+
+
+def check_upload_allowed(platform: Platform, principal: Principal, declared_size: int | None) -> Tier:
+    """Checks that need no bytes: size limit, storage quota, concurrent jobs. Run before reading."""
+    tier = tier_of(platform, principal)
+    if declared_size is not None and declared_size > tier.max_upload_bytes:
+        raise PayloadTooLarge(f"Uploads are limited to {tier.max_upload_bytes} bytes on the {tier.name} tier.",
+                              code="upload.too_large")
+    with platform.db.tenant(principal.tenant_id) as s:
+        used = storage_bytes(s, principal.tenant_id)
+        if used + (declared_size or 0) > tier.storage_bytes:
+            raise QuotaExceeded("The tenant's storage quota is used up.", code="quota.storage_exceeded")
+        active = s.scalar(select(func.count()).select_from(Job).where(
+            Job.tenant_id == principal.tenant_id, Job.status.in_(("queued", "running"))))
+        if active >= tier.concurrent_jobs:
+            raise TooManyRequests(f"At most {tier.concurrent_jobs} jobs may be queued or running.",
+                                  code="quota.concurrent_jobs", headers={"Retry-After": "60"})
+    return tier
+
+
+def hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _ext(filename: str) -> str:
+    ext = os.path.splitext(filename)[1].lstrip(".").lower()
+    return ext if ext.isalnum() and len(ext) <= 8 else "bin"
+
+
+def accept(platform: Platform, principal: Principal, staged: StagedFile, meta: IngestMeta,
+           *, source: str = "upload") -> Video:
+    """Turn a staged upload into a queued video, or raise a stable error and delete the bytes."""
+    try:
+        tier = tier_of(platform, principal)
+        info = probe_file(staged.path, platform.settings)  # sandboxed ffprobe: headers only, no decode
+        check_media(info, tier)
+        with platform.db.tenant(principal.tenant_id) as s:
+            _check_quota(s, principal.tenant_id, tier, staged.size, info.duration_s)
+            dup = s.scalar(select(Video.id).where(Video.tenant_id == principal.tenant_id,
+                                                  Video.sha256 == staged.sha256))
+            if dup is not None:
+                raise Conflict("This file was already uploaded.", code="video.duplicate", existing_id=str(dup))
+            video = Video(id=uuid.uuid4(), tenant_id=principal.tenant_id, title=meta.title or _title(meta.filename),
+                          tags=meta.tags, language=meta.language, source=source, filename=meta.filename[:500],
+                          size_bytes=staged.size, sha256=staged.sha256, duration_s=info.duration_s,
+                          width=info.video.width if info.video else None,
+                          height=info.video.height if info.video else None, media=info.summary(),
+                          created_by=principal.actor)
+            video.blob_key = keys.original(principal.tenant_id, video.id, _ext(meta.filename))
+            platform.blobs.adopt_file(video.blob_key, staged.path)
+            s.add(video)
+            s.flush()
+            create_job(s, platform.settings, video)
+        return video
+    finally:
+        staged.path.unlink(missing_ok=True)
+
+
+def _title(filename: str) -> str:
+    return os.path.splitext(os.path.basename(filename))[0][:500] or "Untitled"
+
+
+def _check_quota(s, tenant_id: uuid.UUID, tier: Tier, size: int, duration_s: float) -> None:
+    if storage_bytes(s, tenant_id) + size > tier.storage_bytes:
+        raise QuotaExceeded("The tenant's storage quota is used up.", code="quota.storage_exceeded")
+    used = usage_totals(s, tenant_id, month_of()).get("processing_minutes", 0.0)
+    if used + duration_s / 60.0 > tier.processing_minutes_per_month:
+        raise QuotaExceeded(
+            f"Processing this video would exceed the {tier.processing_minutes_per_month:.0f} minutes "
+            f"included this month.", code="quota.processing_minutes_exceeded")
+
+
+def tenant_tier(platform: Platform, tenant_id: uuid.UUID) -> Tier:
+    with platform.db.system() as s:
+        return platform.settings.tier(s.scalar(select(Tenant.tier).where(Tenant.id == tenant_id)))

@@ -1,0 +1,159 @@
+"""Running one claimed stage: heartbeat, the analyzer, and a commit fenced by the lease token."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+
+from clipdex.db.types import utcnow
+from clipdex.errors import ClipdexError, MediaRejected
+from clipdex.jobs.outcome import advance_job, fail_job
+from clipdex.jobs.scheduler import Claim
+from clipdex.models import Artifact, Job, JobStage, Tenant, Video
+from clipdex.observability import STAGE_SECONDS
+from clipdex.pipeline import registry
+from clipdex.pipeline.stage import LeaseLost, StageContext, VideoView
+from clipdex.platform import Platform
+
+log = logging.getLogger("clipdex.jobs")
+
+
+class _Lease:
+    """Keeps the lease alive from a side thread and notices when it is lost or the job cancelled."""
+
+    def __init__(self, platform: Platform, claim: Claim) -> None:
+        self.platform, self.claim = platform, claim
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._progress: float | None = None
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{claim.stage_id}")
+
+    def __enter__(self) -> "_Lease":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def set_progress(self, value: float) -> None:
+        self._progress = value
+
+    def check(self) -> None:
+        if self.lost.is_set():
+            raise LeaseLost()
+
+    def _beat(self) -> None:
+        interval = max(0.2, self.platform.settings.lease_s / 3)
+        while not self._stop.wait(interval):
+            try:
+                self.beat_once()
+            except Exception:  # a failed heartbeat is retried; the lease margin covers it
+                log.warning("heartbeat failed", exc_info=True)
+
+    def beat_once(self) -> None:
+        c = self.claim
+        values = {"lease_expires_at": utcnow() + timedelta(seconds=self.platform.settings.lease_s)}
+        if self._progress is not None:
+            values["progress"] = round(self._progress, 4)
+        with self.platform.db.tenant(c.tenant_id) as s:
+            ok = s.execute(update(JobStage).where(
+                JobStage.id == c.stage_id, JobStage.lease_token == c.lease_token,
+                JobStage.status == "running").values(**values).execution_options(synchronize_session=False)).rowcount
+            job_status = s.scalar(select(Job.status).where(Job.id == c.job_id))
+        if not ok or job_status not in ("queued", "running"):
+            self.lost.set()
+
+
+def _view(platform: Platform, claim: Claim) -> tuple[VideoView, dict[str, dict]]:
+    with platform.db.tenant(claim.tenant_id) as s:
+        v = s.get(Video, claim.video_id)
+        tier = s.scalar(select(Tenant.tier).where(Tenant.id == claim.tenant_id))
+        inputs = {st.name: st.output or {} for st in s.scalars(select(JobStage).where(
+            JobStage.job_id == claim.job_id, JobStage.status.in_(("succeeded", "skipped"))))}
+        view = VideoView(id=v.id, tenant_id=v.tenant_id, source=v.source, source_url=v.source_url,
+                         blob_key=v.blob_key, filename=v.filename, language=v.language,
+                         duration_s=v.duration_s, media=v.media or {}, tier=tier)
+    return view, inputs
+
+
+def execute(platform: Platform, claim: Claim) -> str:
+    """Run ``claim`` to an outcome: succeeded, retry, failed, or lost (someone else owns it now)."""
+    stage = registry.get(claim.name)
+    started = time.monotonic()
+    view, inputs = _view(platform, claim)
+    with _Lease(platform, claim) as lease:
+        ctx = StageContext(platform=platform, video=view, job_id=claim.job_id, stage_name=claim.name,
+                           stage_version=claim.version, attempt=claim.attempt, inputs=inputs,
+                           report_progress=lease.set_progress, check_alive=lease.check)
+        try:
+            output = stage.run(ctx) or {}
+            lease.check()
+        except LeaseLost:
+            outcome = "lost"
+        except MediaRejected as e:
+            outcome = _finish_failed(platform, claim, e.code, e.detail, permanent=True)
+        except ClipdexError as e:
+            outcome = _finish_failed(platform, claim, e.code, e.detail, permanent=e.status < 500)
+        except Exception as e:  # noqa: BLE001  (any other failure is retried, then reported)
+            log.exception("stage %s failed", claim.name, extra={"job_id": claim.job_id, "stage": claim.name})
+            outcome = _finish_failed(platform, claim, "job.stage_error",
+                                     f"Stage {claim.name} failed ({type(e).__name__}).", permanent=False)
+        else:
+            outcome = _finish_ok(platform, claim, ctx, output)
+    STAGE_SECONDS.labels(claim.name, outcome).observe(time.monotonic() - started)
+    return outcome
+
+
+def _fence(s, claim: Claim, **values) -> bool:
+    return bool(s.execute(update(JobStage).where(
+        JobStage.id == claim.stage_id, JobStage.lease_token == claim.lease_token,
+        JobStage.status == "running").values(lease_owner=None, **values).execution_options(
+        synchronize_session=False)).rowcount)
+
+
+def _finish_ok(platform: Platform, claim: Claim, ctx: StageContext, output: dict) -> str:
+    now = utcnow()
+    status = "skipped" if output.get("skipped") else "succeeded"
+    with platform.db.tenant(claim.tenant_id) as s:
+        st = s.get(JobStage, claim.stage_id)
+        duration = (now - st.started_at).total_seconds() if st.started_at else None
+        if not _fence(s, claim, status=status, progress=1.0, finished_at=now, duration_s=duration,
+                      output=output, error_code=None, error_message=None):
+            s.rollback()
+            return "lost"
+        for a in ctx.artifacts:
+            s.execute(delete(Artifact).where(Artifact.video_id == claim.video_id, Artifact.stage == claim.name,
+                                             Artifact.name == a.name))
+            s.add(Artifact(tenant_id=claim.tenant_id, video_id=claim.video_id, stage=claim.name,
+                           version=claim.version, name=a.name, blob_key=a.blob_key,
+                           content_type=a.content_type, size_bytes=a.size_bytes, meta=a.meta))
+        if ctx.video_updates:
+            video = s.get(Video, claim.video_id)
+            for k, v in ctx.video_updates.items():
+                setattr(video, k, v)
+        s.flush()
+        advance_job(s, claim.job_id)
+    return status
+
+
+def _finish_failed(platform: Platform, claim: Claim, code: str, message: str, *, permanent: bool) -> str:
+    now = utcnow()
+    retry = not permanent and claim.attempt < claim.max_attempts
+    with platform.db.tenant(claim.tenant_id) as s:
+        if retry:
+            delay = platform.settings.retry_base_s * (2 ** (claim.attempt - 1))
+            ok = _fence(s, claim, status="ready", not_before=now + timedelta(seconds=delay),
+                        error_code=code, error_message=message[:500])
+        else:
+            ok = _fence(s, claim, status="failed", finished_at=now, error_code=code, error_message=message[:500])
+            if ok:
+                fail_job(s, claim.job_id, code, message)
+        if not ok:
+            s.rollback()
+            return "lost"
+    return "retry" if retry else "failed"

@@ -1,0 +1,120 @@
+"""Claiming stages: fair across tenants, tier-aware, capped per tenant, fenced by lease tokens.
+
+Order of tenants for the next free slot: fewest running stages relative to the tier's weight,
+then higher tier rank, then the tenant served longest ago. A tenant with 500 queued videos and a
+tenant with one therefore alternate: the newcomer waits for at most one slot.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from clipdex.db.types import utcnow
+from clipdex.models import Job, JobStage, Tenant, Video
+from clipdex.platform import Platform
+
+
+@dataclass(frozen=True)
+class Claim:
+    stage_id: uuid.UUID
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID
+    video_id: uuid.UUID
+    name: str
+    version: str
+    lease_token: int
+    attempt: int
+    max_attempts: int
+
+
+def _claimable(now: datetime, queues: tuple[str, ...]):
+    return and_(
+        JobStage.queue.in_(queues),
+        Job.status.in_(("queued", "running")),
+        Tenant.status == "active",
+        or_(
+            and_(JobStage.status == "ready", or_(JobStage.not_before.is_(None), JobStage.not_before <= now)),
+            and_(JobStage.status == "running", JobStage.lease_expires_at < now),
+        ),
+    )
+
+
+def _tenant_order(platform: Platform, s, now: datetime, queues: tuple[str, ...]) -> list[uuid.UUID]:
+    running = dict(s.execute(
+        select(JobStage.tenant_id, func.count()).where(
+            JobStage.status == "running", JobStage.lease_expires_at >= now).group_by(JobStage.tenant_id)).all())
+    waiting = s.scalars(select(JobStage.tenant_id).join(Job, Job.id == JobStage.job_id).join(
+        Tenant, Tenant.id == JobStage.tenant_id).where(_claimable(now, queues)).distinct()).all()
+    if not waiting:
+        return []
+    rows = s.execute(select(Tenant.id, Tenant.tier, Tenant.last_scheduled_at).where(
+        Tenant.id.in_(waiting))).all()
+    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+    order = []
+    for tenant_id, tier_name, last in rows:
+        tier = platform.settings.tier(tier_name)
+        busy = running.get(tenant_id, 0)
+        if busy >= tier.concurrent_stages:
+            continue
+        order.append(((busy / tier.weight, -tier.rank, last or epoch), tenant_id))
+    return [t for _, t in sorted(order, key=lambda x: x[0])]
+
+
+def claim_next(platform: Platform, worker_id: str, queues: tuple[str, ...] = ("cpu",)) -> Claim | None:
+    """Lease the next stage for ``worker_id`` or return None when nothing is claimable."""
+    lease = timedelta(seconds=platform.settings.lease_s)
+    with platform.db.system() as s:
+        now = utcnow()
+        for tenant_id in _tenant_order(platform, s, now, queues):
+            row = s.execute(
+                select(JobStage, Job.video_id).join(Job, Job.id == JobStage.job_id).join(
+                    Tenant, Tenant.id == JobStage.tenant_id).where(
+                    JobStage.tenant_id == tenant_id, _claimable(now, queues)).order_by(
+                    Job.created_at, JobStage.position).limit(1)).first()
+            if row is None:
+                continue
+            stage, video_id = row
+            if stage.status == "running" and stage.attempt >= stage.max_attempts:
+                _fail_abandoned(s, stage, now)
+                return None
+            won = s.execute(update(JobStage).where(
+                JobStage.id == stage.id, JobStage.lease_token == stage.lease_token,
+                JobStage.status == stage.status).values(
+                status="running", lease_owner=worker_id, lease_token=stage.lease_token + 1,
+                lease_expires_at=now + lease, attempt=stage.attempt + 1, started_at=now,
+                not_before=None, progress=0.0).execution_options(synchronize_session=False)).rowcount
+            if not won:
+                continue
+            s.execute(update(Tenant).where(Tenant.id == tenant_id).values(last_scheduled_at=now))
+            s.execute(update(Job).where(Job.id == stage.job_id, Job.status == "queued").values(
+                status="running", started_at=now))
+            s.execute(update(Video).where(Video.id == video_id, Video.status == "queued").values(
+                status="processing"))
+            return Claim(stage.id, stage.job_id, tenant_id, video_id, stage.name, stage.version,
+                         stage.lease_token + 1, stage.attempt + 1, stage.max_attempts)
+    return None
+
+
+def _fail_abandoned(s, stage: JobStage, now: datetime) -> None:
+    """A stage whose workers died on every attempt (a poison input): fail it instead of looping."""
+    from clipdex.jobs.outcome import fail_job
+
+    done = s.execute(update(JobStage).where(
+        JobStage.id == stage.id, JobStage.lease_token == stage.lease_token).values(
+        status="failed", finished_at=now, lease_owner=None, error_code="job.worker_lost",
+        error_message="The worker processing this stage stopped responding on every attempt.")).rowcount
+    if done:
+        fail_job(s, stage.job_id, "job.worker_lost",
+                 f"Stage {stage.name} was abandoned by its worker {stage.attempt} times.")
+
+
+def queue_depth(platform: Platform) -> dict[str, int]:
+    """Ready stages per tenant id, for metrics."""
+    with platform.db.system() as s:
+        rows = s.execute(select(JobStage.tenant_id, func.count()).where(
+            JobStage.status == "ready").group_by(JobStage.tenant_id)).all()
+    return {str(t): n for t, n in rows}

@@ -1,0 +1,69 @@
+"""Worker loops: the embedded threads inside ``clipdex serve`` and ``clipdex worker`` processes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from clipdex.jobs import runner, scheduler
+from clipdex.platform import Platform
+
+log = logging.getLogger("clipdex.worker")
+
+
+class Worker:
+    """Claims and runs stages until stopped. Several may run in one process and across processes."""
+
+    def __init__(self, platform: Platform, *, queues: tuple[str, ...] = ("cpu",), name: str | None = None) -> None:
+        self.platform = platform
+        self.queues = queues
+        self.id = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stop = threading.Event()
+
+    def run_once(self) -> str | None:
+        claim = scheduler.claim_next(self.platform, self.id, self.queues)
+        if claim is None:
+            return None
+        log.info("claimed %s", claim.name, extra={"job_id": claim.job_id, "stage": claim.name,
+                                                   "tenant_id": claim.tenant_id})
+        return runner.execute(self.platform, claim)
+
+    def run_forever(self) -> None:
+        idle = self.platform.settings.poll_interval_s
+        while not self.stop.is_set():
+            try:
+                did = self.run_once()
+            except Exception:  # the loop survives database hiccups; the lease protects the work
+                log.exception("worker loop error")
+                did = None
+            if did is None:
+                self.stop.wait(idle)
+
+    def drain(self, max_stages: int = 10_000) -> int:
+        """Run until nothing is claimable (used by ``clipdex process`` and tests)."""
+        n = 0
+        while n < max_stages and self.run_once() is not None:
+            n += 1
+        return n
+
+
+class WorkerPool:
+    def __init__(self, platform: Platform, threads: int, queues: tuple[str, ...] = ("cpu",)) -> None:
+        self.workers = [Worker(platform, queues=queues) for _ in range(max(0, threads))]
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> "WorkerPool":
+        for w in self.workers:
+            t = threading.Thread(target=w.run_forever, daemon=True, name=f"worker-{w.id}")
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        for w in self.workers:
+            w.stop.set()
+        for t in self.threads:
+            t.join(timeout=timeout)

@@ -1,0 +1,16 @@
+"""ORM models, one module per aggregate. Importing this package registers them all."""
+
+from clipdex.models.audit import AuditEvent
+from clipdex.models.base import Base, TenantOwned, tenant_tables
+from clipdex.models.credential import ApiKey, LoginFailure, RefreshToken
+from clipdex.models.job import Job, JobStage
+from clipdex.models.tenant import Invitation, Membership, Tenant
+from clipdex.models.usage import UsageRecord
+from clipdex.models.user import User
+from clipdex.models.video import Artifact, UploadSession, Video
+
+__all__ = [
+    "ApiKey", "Artifact", "AuditEvent", "Base", "Invitation", "Job", "JobStage", "LoginFailure",
+    "Membership", "RefreshToken", "Tenant", "TenantOwned", "UploadSession", "UsageRecord", "User",
+    "Video", "tenant_tables",
+]

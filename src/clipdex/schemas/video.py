@@ -1,0 +1,110 @@
+"""Video, job, artifact and usage bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+
+class StageStatus(BaseModel):
+    name: str
+    version: str
+    status: str
+    attempt: int
+    progress: float
+    started_at: str | None
+    finished_at: str | None
+    duration_s: float | None
+    error_code: str | None
+    error_message: str | None
+
+
+class JobPublic(BaseModel):
+    id: uuid.UUID
+    video_id: uuid.UUID
+    status: str = Field(description="queued | running | succeeded | failed | cancelled")
+    progress: float
+    error_code: str | None
+    error_message: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    stages: list[StageStatus]
+
+
+class ArtifactPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    stage: str
+    version: str
+    name: str
+    content_type: str
+    size_bytes: int
+    created_at: datetime
+
+
+class VideoPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": "0b1c6a1e-3a52-4c33-9d7e-5a1f7b8f0a11", "title": "Quarterly all-hands", "tags": ["internal"],
+        "language": "en", "status": "ready", "source": "upload", "filename": "allhands.mp4",
+        "size_bytes": 104857600, "sha256": "9f86d081884c7d65...", "duration_s": 3605.2, "width": 1920,
+        "height": 1080, "error_code": None, "error_message": None,
+        "created_at": "2026-11-21T09:00:00Z", "updated_at": "2026-11-21T09:04:00Z"}})
+
+    id: uuid.UUID
+    title: str
+    tags: list[str]
+    language: str | None
+    status: str = Field(description="queued | processing | ready | failed")
+    source: str
+    filename: str
+    size_bytes: int
+    sha256: str | None
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    media: dict = Field(default_factory=dict)
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VideoDetail(VideoPublic):
+    job: JobPublic | None = None
+    artifacts: list[ArtifactPublic] = Field(default_factory=list)
+
+
+class VideoUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, max_length=500)
+    tags: list[str] | None = Field(None, max_length=50)
+    language: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "url": "https://media.example.com/webinar.mp4", "title": "Webinar", "tags": ["marketing"]}})
+
+    url: HttpUrl
+    title: str | None = Field(None, max_length=500)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    language: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+class SignedUrl(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class UsagePublic(BaseModel):
+    month: str
+    processing_minutes: float
+    api_calls: int
+    storage_bytes: int
+    tier: str
+    limits: dict

@@ -1,0 +1,159 @@
+"""One Settings object for the whole process (environment prefix ``CLIPDEX_``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GiB = 1024**3
+MiB = 1024**2
+
+
+class Tier(BaseModel):
+    """Limits and scheduling weight of a service tier."""
+
+    name: str
+    rank: int = Field(description="higher ranks are scheduled first when tenants are otherwise equal")
+    weight: float = Field(description="share of worker slots relative to other tiers")
+    max_upload_bytes: int
+    max_duration_s: float
+    max_width: int
+    max_height: int
+    max_streams: int = 16
+    processing_minutes_per_month: float
+    storage_bytes: int
+    concurrent_jobs: int = Field(description="queued or running jobs a tenant may have at once")
+    concurrent_stages: int = Field(description="stages of one tenant running at once")
+
+
+DEFAULT_TIERS: dict[str, Tier] = {
+    "free": Tier(
+        name="free", rank=0, weight=1.0, max_upload_bytes=2 * GiB, max_duration_s=30 * 60,
+        max_width=1920, max_height=1920, processing_minutes_per_month=120,
+        storage_bytes=10 * GiB, concurrent_jobs=50, concurrent_stages=1,
+    ),
+    "pro": Tier(
+        name="pro", rank=1, weight=2.0, max_upload_bytes=20 * GiB, max_duration_s=4 * 3600,
+        max_width=3840, max_height=3840, processing_minutes_per_month=6000,
+        storage_bytes=1024 * GiB, concurrent_jobs=2000, concurrent_stages=4,
+    ),
+    "enterprise": Tier(
+        name="enterprise", rank=2, weight=4.0, max_upload_bytes=100 * GiB, max_duration_s=12 * 3600,
+        max_width=8192, max_height=8192, processing_minutes_per_month=1_000_000,
+        storage_bytes=100 * 1024 * GiB, concurrent_jobs=100_000, concurrent_stages=16,
+    ),
+}
+
+
+class Settings(BaseSettings):
+    """Process configuration. Everything has an embedded default that runs on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="CLIPDEX_", env_file=None, extra="ignore")
+
+    env: str = Field("dev", description="dev | test | prod; prod refuses unsafe configuration")
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    database_app_role: str = Field(
+        "clipdex_app", description="PostgreSQL only: non-owner role the app switches to (RLS applies)"
+    )
+    storage_url: str | None = None
+    secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+
+    jwt_issuer: str = "clipdex"
+    jwt_audience: str = "clipdex-api"
+    access_token_ttl_s: int = Field(900, le=900)
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    signed_url_ttl_s: int = Field(300, le=900)
+    login_max_failures: int = 5
+    login_window_s: int = 900
+
+    tiers: dict[str, Tier] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
+    default_tier: str = "free"
+
+    worker_threads: int = 2
+    lease_s: float = 30.0
+    poll_interval_s: float = 0.5
+    max_attempts: int = 3
+    retry_base_s: float = 2.0
+    extra_stages: list[str] = Field(
+        default_factory=list, description="module:attribute of extra Stage objects to register"
+    )
+
+    ffprobe_timeout_s: float = 30.0
+    ffmpeg_timeout_s: float = 3600.0
+    media_memory_bytes: int = 2 * GiB
+    ffmpeg_bin: str = "ffmpeg"
+    ffprobe_bin: str = "ffprobe"
+
+    import_timeout_s: float = 600.0
+    import_max_redirects: int = 5
+    import_allowed_cidrs: list[str] = Field(
+        default_factory=list,
+        description="networks an operator explicitly allows URL imports from (e.g. an intranet NAS)",
+    )
+    upload_session_ttl_s: int = 24 * 3600
+
+    max_page_size: int = 200
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_prod(self) -> "Settings":
+        if self.default_tier not in self.tiers:
+            raise ValueError(f"default_tier {self.default_tier!r} is not a configured tier")
+        if self.env == "prod":
+            if not self.secret_key or len(self.secret_key) < 32:
+                raise ValueError("CLIPDEX_SECRET_KEY of at least 32 characters is required in prod")
+            if self.public_url.startswith("http://") and "127.0.0.1" not in self.public_url:
+                raise ValueError("CLIPDEX_PUBLIC_URL must be https in prod")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'clipdex.db').resolve()}"
+
+    @cached_property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    @cached_property
+    def staging_dir(self) -> Path:
+        path = (self.data_dir / "staging").resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data folder (dev only)."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def tier(self, name: str) -> Tier:
+        return self.tiers.get(name) or self.tiers[self.default_tier]
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def set_settings(settings: Settings) -> None:
+    global _settings
+    _settings = settings

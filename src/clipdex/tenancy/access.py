@@ -1,0 +1,81 @@
+"""The one way tenant-owned rows are loaded for a principal.
+
+"Not yours" and "does not exist" raise the same NotFound, so a response never tells another
+tenant's ids apart from random ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from clipdex.auth.principal import Principal
+from clipdex.auth.service import ensure
+from clipdex.errors import NotFound
+from clipdex.models import ApiKey, AuditEvent, Invitation, Job, Membership, UploadSession, Video
+from clipdex.models.base import TenantOwned
+
+T = TypeVar("T", bound=TenantOwned)
+
+
+def tenant_of(principal: Principal) -> uuid.UUID:
+    if principal.tenant_id is None:
+        raise NotFound()
+    return principal.tenant_id
+
+
+def session_for(platform, principal: Principal):
+    """A unit of work scoped to the principal's tenant (NotFound for tenant-less operators)."""
+    return platform.db.tenant(tenant_of(principal))
+
+
+def get_owned(s: Session, principal: Principal, model: type[T], obj_id: uuid.UUID, action: str) -> T:
+    ensure(principal, action)
+    tenant_id = tenant_of(principal)
+    obj = s.scalar(select(model).where(model.id == obj_id, model.tenant_id == tenant_id))
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def list_owned(principal: Principal, model: type[T], action: str) -> Select:
+    """A SELECT of the principal's rows of ``model``, to which callers add filters and paging."""
+    ensure(principal, action)
+    return select(model).where(model.tenant_id == tenant_of(principal))
+
+
+def get_video_for(s: Session, principal: Principal, video_id: uuid.UUID, action: str) -> Video:
+    return get_owned(s, principal, Video, video_id, action)
+
+
+def get_job_for(s: Session, principal: Principal, job_id: uuid.UUID, action: str) -> Job:
+    return get_owned(s, principal, Job, job_id, action)
+
+
+def get_api_key_for(s: Session, principal: Principal, key_id: uuid.UUID, action: str) -> ApiKey:
+    return get_owned(s, principal, ApiKey, key_id, action)
+
+
+def get_invitation_for(s: Session, principal: Principal, inv_id: uuid.UUID, action: str) -> Invitation:
+    return get_owned(s, principal, Invitation, inv_id, action)
+
+
+def get_upload_for(s: Session, principal: Principal, upload_id: uuid.UUID, action: str) -> UploadSession:
+    return get_owned(s, principal, UploadSession, upload_id, action)
+
+
+def get_membership_for(s: Session, principal: Principal, user_id: uuid.UUID, action: str) -> Membership:
+    ensure(principal, action)
+    m = s.scalar(select(Membership).where(Membership.user_id == user_id,
+                                          Membership.tenant_id == tenant_of(principal)))
+    if m is None:
+        raise NotFound()
+    return m
+
+
+def audit_events_for(principal: Principal) -> Select:
+    ensure(principal, "audit:read")
+    return select(AuditEvent).where(AuditEvent.tenant_id == tenant_of(principal))

@@ -1,0 +1,1 @@
+"""The video library: filters, metadata rules, deletion of everything derived."""

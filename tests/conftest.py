@@ -1,0 +1,175 @@
+"""Shared fixtures: a real database (SQLite file or PostgreSQL), real storage, the real app.
+
+The ``platform`` fixture is parametrised over backends: ``sqlite`` always, ``postgres`` against the
+server at 127.0.0.1:5432 (user postgres, database test). Under CI (CI=true) a missing PostgreSQL
+fails the run loudly; elsewhere those cases are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from clipdex.app import create_app
+from clipdex.db import migrate
+from clipdex.jobs.worker import Worker
+from clipdex.pipeline import registry
+from clipdex.platform import Platform
+from clipdex.settings import Settings
+from clipdex.tenancy import service as tenants
+
+PG_ADMIN_URL = os.environ.get("CLIPDEX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PASSWORD = "correct horse battery staple"
+
+registry.load_builtin()
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(text("SELECT 1"))
+        eng.dispose()
+        return None
+    except Exception as e:  # noqa: BLE001
+        return f"{type(e).__name__}: {e}"
+
+
+def require_postgres() -> None:
+    problem = _pg_available()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is required under CI and is not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A fresh PostgreSQL database for this test session, migrated; dropped at the end."""
+    require_postgres()
+    name = f"clipdex_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as c:
+        c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def truncate_all(url: str) -> None:
+    from clipdex.models import Base
+
+    eng = create_engine(url)
+    with eng.begin() as c:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        c.execute(text(f"TRUNCATE {names} CASCADE"))
+    eng.dispose()
+
+
+def make_settings(tmp_path, **overrides) -> Settings:
+    base = dict(data_dir=tmp_path / "data", env="test", worker_threads=0, secret_key="t" * 40, lease_s=5.0,
+                poll_interval_s=0.05, retry_base_s=0.05, ffprobe_timeout_s=20)
+    base.update(overrides)
+    return Settings(**base)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def platform(request, backend, tmp_path):
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_database")
+        truncate_all(url)
+        settings = make_settings(tmp_path, database_url=url)
+    else:
+        settings = make_settings(tmp_path)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate.upgrade(settings.resolved_database_url)
+    p = Platform.from_settings(settings)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def sqlite_platform(tmp_path):
+    """SQLite only, for tests that exercise behaviour independent of the database."""
+    settings = make_settings(tmp_path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    p = Platform.from_settings(settings)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def client(platform):
+    with TestClient(create_app(platform=platform, embedded_workers=0)) as c:
+        yield c
+
+
+@dataclass
+class TenantCtx:
+    id: uuid.UUID
+    slug: str
+    email: str
+    token: str
+    refresh: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD, tenant: str | None = None) -> dict:
+    r = client.post("/api/v1/auth/login", json={"email": email, "password": password, "tenant": tenant})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def add_user(platform: Platform, tenant_id: uuid.UUID, email: str, role: str, password: str = PASSWORD) -> None:
+    with platform.db.system() as s:
+        user, _ = tenants.get_or_create_user(s, email, password)
+        tenants.add_member(s, tenant_id, user.id, role)
+
+
+def new_tenant(platform: Platform, client: TestClient, name: str, tier: str = "pro", role: str = "owner") -> TenantCtx:
+    slug = f"{name.lower()}-{uuid.uuid4().hex[:6]}"
+    t = tenants.create_tenant(platform, name, tier, slug=slug)
+    email = f"{role}@{slug}.example.com"
+    add_user(platform, t.id, email, role)
+    tok = login(client, email, tenant=slug)
+    return TenantCtx(t.id, slug, email, tok["access_token"], tok["refresh_token"])
+
+
+@pytest.fixture
+def tenant_a(platform, client) -> TenantCtx:
+    return new_tenant(platform, client, "Alpha")
+
+
+@pytest.fixture
+def tenant_b(platform, client) -> TenantCtx:
+    return new_tenant(platform, client, "Bravo")
+
+
+def upload(client: TestClient, ctx: TenantCtx, path, **fields):
+    with open(path, "rb") as f:
+        return client.post("/api/v1/videos", headers=ctx.headers, files={"file": (path.name, f, "video/mp4")},
+                           data=fields)
+
+
+def drain(platform: Platform) -> int:
+    """Run every claimable stage in this process."""
+    return Worker(platform, name="test").drain()
