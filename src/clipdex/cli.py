@@ -6,7 +6,6 @@ import json
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -22,7 +21,7 @@ app = typer.Typer(help="clipdex: self-hostable, multi-tenant video intelligence.
                   add_completion=False)
 admin = typer.Typer(help="Tenants, users and tiers (run on the server).", no_args_is_help=True)
 app.add_typer(admin, name="admin")
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _platform():
@@ -93,10 +92,13 @@ def worker(concurrency: Annotated[int, typer.Option(help="stages run at once in 
 @app.command()
 def openapi() -> None:
     """Print the OpenAPI document."""
+    import tempfile
+
     from clipdex.app import create_app
 
-    settings = Settings(data_dir=Path(sys.prefix) / "clipdex-openapi-tmp", worker_threads=0)
-    spec = create_app(settings, embedded_workers=0).openapi()
+    with tempfile.TemporaryDirectory(prefix="clipdex-openapi-") as tmp:  # no database is touched
+        settings = Settings(data_dir=Path(tmp), worker_threads=0, secret_key="openapi-" * 5)
+        spec = create_app(settings, embedded_workers=0).openapi()
     typer.echo(json.dumps(spec, indent=2))
 
 

@@ -95,8 +95,10 @@ def run_demo(settings: Settings, console: Console, progress_factory) -> None:
         with platform.db.system() as s:
             user, _ = tenants.get_or_create_user(s, DEMO_EMAIL, password, name="Demo Owner")
             tenants.add_member(s, tenant.id, user.id, "owner")
-        console.print(f"demo tenant [bold]demo[/bold]; sign in as [bold]{DEMO_EMAIL}[/bold] "
-                      f"with password [bold]{password}[/bold] (shown once)")
+        console.print("demo tenant [bold]demo[/bold] created; sign in with (the password is shown once):",
+                      soft_wrap=True)
+        console.print(f"  email:    [bold]{DEMO_EMAIL}[/bold]", soft_wrap=True)
+        console.print(f"  password: [bold]{password}[/bold]", soft_wrap=True)
     else:
         console.print(f"demo tenant [bold]demo[/bold] exists; owner {DEMO_EMAIL} (password was shown on first run)")
     sample = make_sample_video(settings.data_dir / "samples" / "sample.mp4") \

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 GiB = 1024**3
 MiB = 1024**2
@@ -81,7 +83,7 @@ class Settings(BaseSettings):
     poll_interval_s: float = 0.5
     max_attempts: int = 3
     retry_base_s: float = 2.0
-    extra_stages: list[str] = Field(
+    extra_stages: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="module:attribute of extra Stage objects to register"
     )
 
@@ -93,7 +95,7 @@ class Settings(BaseSettings):
 
     import_timeout_s: float = 600.0
     import_max_redirects: int = 5
-    import_allowed_cidrs: list[str] = Field(
+    import_allowed_cidrs: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="networks an operator explicitly allows URL imports from (e.g. an intranet NAS)",
     )
@@ -101,6 +103,17 @@ class Settings(BaseSettings):
 
     max_page_size: int = 200
     log_level: str = "INFO"
+
+    @field_validator("extra_stages", "import_allowed_cidrs", mode="before")
+    @classmethod
+    def _split_list(cls, value):
+        """Environment lists as ``a,b`` (what the docs show) or as a JSON array."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> "Settings":

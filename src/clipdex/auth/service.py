@@ -182,7 +182,8 @@ def create_api_key(platform: Platform, s: Session, principal: Principal, name: s
 
 
 def principal_from_api_key(platform: Platform, secret: str) -> Principal:
-    parts = secret.split("_")
+    # The random tail is base64url and may itself contain "_": split off the two known fields only.
+    parts = secret.split("_", 2)
     invalid = Unauthenticated("The API key is not valid.", code="auth.invalid_api_key")
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise invalid
@@ -206,7 +207,7 @@ def principal_from_access_token(platform: Platform, token: str) -> Principal:
     st = platform.settings
     claims = tokens.decode_access_token(st.resolved_secret_key, token, issuer=st.jwt_issuer,
                                         audience=st.jwt_audience)
-    with platform.db.system() as s:
+    with platform.db.system(readonly=True) as s:  # every request comes here: never take the write lock
         user = s.get(User, claims.user_id)
         if user is None or user.disabled:
             raise Unauthenticated("The access token is not valid.", code="auth.invalid_token")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clipdex.db import guard  # noqa: F401  (registers the ORM guard listeners)
 
 _ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+READONLY_OPTION = "clipdex_readonly"
 
 
 def make_engine(url: str, *, app_role: str | None = None) -> Engine:
@@ -35,10 +36,13 @@ def make_engine(url: str, *, app_role: str | None = None) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(conn):
+        def _sqlite_begin(conn):
             # Transactions take the write lock up front, so concurrent writers queue on
             # busy_timeout instead of failing with SQLITE_BUSY when a read upgrades to a write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only units of work take a plain BEGIN: under WAL they read a snapshot without
+            # queueing behind writers or each other (SQLite's busy handler sleeps up to 100 ms a try).
+            readonly = conn.get_execution_options().get(READONLY_OPTION)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         _disable_pysqlite_autobegin(engine)
         return engine
@@ -82,21 +86,27 @@ class Database:
         return s
 
     @contextlib.contextmanager
-    def tenant(self, tenant_id: uuid.UUID) -> Iterator[Session]:
-        """A unit of work on behalf of one tenant; commits on success."""
-        with self._scope(tenant_id=tenant_id) as s:
+    def tenant(self, tenant_id: uuid.UUID, *, readonly: bool = False) -> Iterator[Session]:
+        """A unit of work on behalf of one tenant; commits on success.
+
+        ``readonly`` promises that the unit of work only reads (on SQLite it then does not take
+        the write lock); a write in it may fail with "database is locked" under contention.
+        """
+        with self._scope(readonly, tenant_id=tenant_id) as s:
             yield s
 
     @contextlib.contextmanager
-    def system(self) -> Iterator[Session]:
+    def system(self, *, readonly: bool = False) -> Iterator[Session]:
         """A unit of work that may see every tenant's rows. Keep these few and audited."""
-        with self._scope(system=True) as s:
+        with self._scope(readonly, system=True) as s:
             yield s
 
     @contextlib.contextmanager
-    def _scope(self, **kw) -> Iterator[Session]:
+    def _scope(self, readonly: bool = False, **kw) -> Iterator[Session]:
         s = self.session(**kw)
         try:
+            if readonly:  # the option must be on the connection before its BEGIN
+                s.connection(execution_options={READONLY_OPTION: True})
             yield s
             s.commit()
         except BaseException:

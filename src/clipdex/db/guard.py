@@ -12,6 +12,8 @@ import uuid
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import TableClause
 
 from clipdex.errors import UnscopedQuery
 
@@ -28,6 +30,23 @@ def scope_of(session: Session) -> tuple[uuid.UUID | None, bool]:
     return session.info.get("tenant_id"), bool(session.info.get("system"))
 
 
+def _tenant_owned_tables() -> frozenset[str]:
+    from clipdex.models.base import Base
+
+    owned = _tenant_owned_base()
+    return frozenset(m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, owned))
+
+
+def _references_tenant_table(statement) -> bool:
+    """True when a tenant table appears anywhere in the statement, not only among its result entities.
+
+    ``all_mappers`` misses ``select(func.count()).select_from(Video)``, join targets and subqueries,
+    which would otherwise run unscoped (and unfiltered in a tenant session).
+    """
+    names = _tenant_owned_tables()
+    return any(isinstance(e, TableClause) and e.name in names for e in visitors.iterate(statement))
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_orm_statements(state: ORMExecuteState) -> None:
     if not GUARD_ENABLED or not (state.is_select or state.is_update or state.is_delete):
@@ -36,7 +55,8 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
     tenant_id, system = scope_of(state.session)
     if system:
         return
-    if not any(issubclass(m.class_, tenant_owned) for m in state.all_mappers):
+    if not (any(issubclass(m.class_, tenant_owned) for m in state.all_mappers)
+            or _references_tenant_table(state.statement)):
         return
     if tenant_id is None:
         raise UnscopedQuery("tenant-owned rows queried outside a tenant or system context")

@@ -40,22 +40,34 @@ def tier_of(platform: Platform, principal: Principal) -> Tier:
     return platform.settings.tier(principal.tenant_tier or platform.settings.default_tier)
 
 
-def check_upload_allowed(platform: Platform, principal: Principal, declared_size: int | None) -> Tier:
+# Multipart bodies carry boundaries and small fields around the file; the file itself is held to
+# the exact limit while streaming, so the declared body size gets this much slack.
+FORM_OVERHEAD_BYTES = 256 * 1024
+
+
+def check_upload_allowed(platform: Platform, principal: Principal, declared_size: int | None,
+                         *, overhead: int = 0) -> Tier:
     """Checks that need no bytes: size limit, storage quota, concurrent jobs. Run before reading."""
     tier = tier_of(platform, principal)
-    if declared_size is not None and declared_size > tier.max_upload_bytes:
+    if declared_size is not None and declared_size - overhead > tier.max_upload_bytes:
         raise PayloadTooLarge(f"Uploads are limited to {tier.max_upload_bytes} bytes on the {tier.name} tier.",
                               code="upload.too_large")
     with platform.db.tenant(principal.tenant_id) as s:
         used = storage_bytes(s, principal.tenant_id)
+        # the whole declared body counts here: refusing a file within a few KB of a full quota is
+        # cheaper than accepting one we must delete after the transfer
         if used + (declared_size or 0) > tier.storage_bytes:
             raise QuotaExceeded("The tenant's storage quota is used up.", code="quota.storage_exceeded")
-        active = s.scalar(select(func.count()).select_from(Job).where(
-            Job.tenant_id == principal.tenant_id, Job.status.in_(("queued", "running"))))
-        if active >= tier.concurrent_jobs:
-            raise TooManyRequests(f"At most {tier.concurrent_jobs} jobs may be queued or running.",
-                                  code="quota.concurrent_jobs", headers={"Retry-After": "60"})
+        _check_active_jobs(s, principal.tenant_id, tier)
     return tier
+
+
+def _check_active_jobs(s, tenant_id: uuid.UUID, tier: Tier) -> None:
+    active = s.scalar(select(func.count()).select_from(Job).where(
+        Job.tenant_id == tenant_id, Job.status.in_(("queued", "running"))))
+    if active >= tier.concurrent_jobs:
+        raise TooManyRequests(f"At most {tier.concurrent_jobs} jobs may be queued or running.",
+                              code="quota.concurrent_jobs", headers={"Retry-After": "60"})
 
 
 def hash_file(path: Path) -> str:
@@ -105,6 +117,8 @@ def _title(filename: str) -> str:
 
 
 def _check_quota(s, tenant_id: uuid.UUID, tier: Tier, size: int, duration_s: float) -> None:
+    # Re-checked when the video is created: tus sessions opened earlier must not bypass the cap.
+    _check_active_jobs(s, tenant_id, tier)
     if storage_bytes(s, tenant_id) + size > tier.storage_bytes:
         raise QuotaExceeded("The tenant's storage quota is used up.", code="quota.storage_exceeded")
     used = usage_totals(s, tenant_id, month_of()).get("processing_minutes", 0.0)

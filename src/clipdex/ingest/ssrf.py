@@ -69,9 +69,13 @@ def _pinned_transport(host: str, address: str) -> httpx.HTTPTransport:
     """A transport whose connections for ``host`` go to ``address`` (TLS still verifies ``host``)."""
     import httpcore
 
+    pinned_host = host
+
     class _Backend(httpcore.SyncBackend):
-        def connect_tcp(self, h, port, timeout=None, local_address=None, socket_options=None):
-            return super().connect_tcp(address if h == host else h, port, timeout, local_address, socket_options)
+        # httpcore calls this with keyword arguments: the parameter names must be its own
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            return super().connect_tcp(address if host == pinned_host else host, port, timeout, local_address,
+                                       socket_options)
 
     transport = httpx.HTTPTransport(retries=0)
     transport._pool._network_backend = _Backend()  # httpx exposes no public hook for this

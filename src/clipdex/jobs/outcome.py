@@ -40,8 +40,10 @@ def fail_job(s: Session, job_id: uuid.UUID, code: str, message: str) -> None:
     if job is None or job.status not in ("queued", "running"):
         return
     job.status, job.finished_at, job.error_code, job.error_message = "failed", now, code, message[:500]
-    s.execute(update(JobStage).where(JobStage.job_id == job_id, JobStage.status.in_(("waiting", "ready"))).values(
-        status="cancelled", finished_at=now).execution_options(synchronize_session=False))
+    # running siblings are cancelled too: their heartbeat notices and their fenced commit fails
+    s.execute(update(JobStage).where(JobStage.job_id == job_id, JobStage.status.in_(
+        ("waiting", "ready", "running"))).values(status="cancelled", finished_at=now, lease_owner=None
+                                                 ).execution_options(synchronize_session=False))
     video = s.get(Video, job.video_id)
     if video is not None:
         video.status, video.error_code, video.error_message = "failed", code, message[:500]

@@ -109,6 +109,15 @@ def execute(platform: Platform, claim: Claim) -> str:
     return outcome
 
 
+def _lock_job(s, job_id) -> None:
+    """Serialise the commits of one job's stages (a row lock on PostgreSQL; SQLite writes one at a time).
+
+    Without it, two stages finishing at once each see the other still running, and neither releases
+    their dependents nor finishes the job. Taken before the stage row, the order cancel_job uses.
+    """
+    s.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+
+
 def _fence(s, claim: Claim, **values) -> bool:
     return bool(s.execute(update(JobStage).where(
         JobStage.id == claim.stage_id, JobStage.lease_token == claim.lease_token,
@@ -120,6 +129,7 @@ def _finish_ok(platform: Platform, claim: Claim, ctx: StageContext, output: dict
     now = utcnow()
     status = "skipped" if output.get("skipped") else "succeeded"
     with platform.db.tenant(claim.tenant_id) as s:
+        _lock_job(s, claim.job_id)
         st = s.get(JobStage, claim.stage_id)
         duration = (now - st.started_at).total_seconds() if st.started_at else None
         if not _fence(s, claim, status=status, progress=1.0, finished_at=now, duration_s=duration,
@@ -145,6 +155,7 @@ def _finish_failed(platform: Platform, claim: Claim, code: str, message: str, *,
     now = utcnow()
     retry = not permanent and claim.attempt < claim.max_attempts
     with platform.db.tenant(claim.tenant_id) as s:
+        _lock_job(s, claim.job_id)
         if retry:
             delay = platform.settings.retry_base_s * (2 ** (claim.attempt - 1))
             ok = _fence(s, claim, status="ready", not_before=now + timedelta(seconds=delay),

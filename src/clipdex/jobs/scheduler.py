@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from clipdex.db.types import utcnow
 from clipdex.models import Job, JobStage, Tenant, Video
+from clipdex.pipeline import registry
 from clipdex.platform import Platform
 
 
@@ -32,8 +33,10 @@ class Claim:
 
 
 def _claimable(now: datetime, queues: tuple[str, ...]):
+    # Only stages this process can run: a worker without an analyzer installed leaves them to others.
     return and_(
         JobStage.queue.in_(queues),
+        JobStage.name.in_(sorted(registry.all_stages())),
         Job.status.in_(("queued", "running")),
         Tenant.status == "active",
         or_(
@@ -80,10 +83,12 @@ def claim_next(platform: Platform, worker_id: str, queues: tuple[str, ...] = ("c
             stage, video_id = row
             if stage.status == "running" and stage.attempt >= stage.max_attempts:
                 _fail_abandoned(s, stage, now)
-                return None
+                continue  # not "nothing claimable": drain() would stop with other tenants' work queued
             won = s.execute(update(JobStage).where(
                 JobStage.id == stage.id, JobStage.lease_token == stage.lease_token,
-                JobStage.status == stage.status).values(
+                JobStage.status == stage.status,
+                # a heartbeat that renewed the lease since we looked wins over our takeover
+                or_(JobStage.status == "ready", JobStage.lease_expires_at < now)).values(
                 status="running", lease_owner=worker_id, lease_token=stage.lease_token + 1,
                 lease_expires_at=now + lease, attempt=stage.attempt + 1, started_at=now,
                 not_before=None, progress=0.0).execution_options(synchronize_session=False)).rowcount

@@ -122,7 +122,36 @@ def probe_file(path: Path, settings: Settings) -> MediaInfo:
     if declared and info.duration_s and declared * info.duration_s / 8 > 1.25 * size + 65536:
         raise MediaRejected("The file is shorter than its streams declare (truncated).",
                             code="media.truncated")
+    if head[4:8] == b"ftyp" and _boxes_overrun(path, size):
+        raise MediaRejected("The file is shorter than its container declares (truncated).",
+                            code="media.truncated")
     return info
+
+
+def _boxes_overrun(path: Path, size: int, max_boxes: int = 100_000) -> bool:
+    """True when an MP4/MOV top-level box runs past the end of the file.
+
+    A faststart file cut short keeps its index (moov) up front, so ffprobe reads no missing bytes
+    and ffmpeg later decodes what is there and exits 0: only the box sizes tell.
+    """
+    pos = 0
+    with open(path, "rb") as f:
+        for _ in range(max_boxes):
+            if pos + 8 > size:
+                return False
+            f.seek(pos)
+            hdr = f.read(16)
+            box = int.from_bytes(hdr[:4], "big")
+            if box == 1 and len(hdr) == 16:  # 64-bit "largesize"
+                box = int.from_bytes(hdr[8:16], "big")
+            if box == 0:  # the last box extends to the end of the file
+                return False
+            if box < 8:
+                return False  # not a box layout we understand; ffprobe already accepted it
+            pos += box
+            if pos > size:
+                return True
+    return False
 
 
 def _stream(s: dict) -> StreamInfo:

@@ -14,7 +14,8 @@ def _ffmpeg(settings: Settings, args: list[str], timeout_s: float | None = None)
            "-protocol_whitelist", "file", *args]
     res = run_tool(cmd, Limits(timeout_s=timeout_s or settings.ffmpeg_timeout_s,
                                memory_bytes=settings.media_memory_bytes))
-    if res.returncode != 0:
+    # The mov demuxer reports a cut-short file as "partial file" yet exits 0, even with -xerror.
+    if res.returncode != 0 or "partial file" in res.stderr:
         raise MediaRejected("The media could not be decoded (corrupt or truncated data).", code="media.corrupt")
 
 

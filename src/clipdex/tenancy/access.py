@@ -27,9 +27,9 @@ def tenant_of(principal: Principal) -> uuid.UUID:
     return principal.tenant_id
 
 
-def session_for(platform, principal: Principal):
+def session_for(platform, principal: Principal, *, readonly: bool = False):
     """A unit of work scoped to the principal's tenant (NotFound for tenant-less operators)."""
-    return platform.db.tenant(tenant_of(principal))
+    return platform.db.tenant(tenant_of(principal), readonly=readonly)
 
 
 def get_owned(s: Session, principal: Principal, model: type[T], obj_id: uuid.UUID, action: str) -> T:

@@ -30,16 +30,31 @@ def slugify(name: str) -> str:
 
 def create_tenant(platform: Platform, name: str, tier: str, *, slug: str | None = None,
                   actor: str = "system") -> Tenant:
+    with platform.db.system() as s:
+        return _insert_tenant(s, platform, name, tier, slug=slug, actor=actor)
+
+
+def create_tenant_with_owner(platform: Platform, name: str, tier: str, *, slug: str | None, actor: str,
+                             owner_email: str, owner_password: str | None) -> Tenant:
+    """A tenant and its first owner in one transaction: a refused owner leaves no ownerless tenant behind."""
+    with platform.db.system() as s:
+        tenant = _insert_tenant(s, platform, name, tier, slug=slug, actor=actor)
+        user, _ = get_or_create_user(s, owner_email, owner_password)
+        add_member(s, tenant.id, user.id, "owner")
+        audit.record(s, "member.added", actor=actor, tenant_id=tenant.id, target=f"user:{user.id}", role="owner")
+    return tenant
+
+
+def _insert_tenant(s: Session, platform: Platform, name: str, tier: str, *, slug: str | None, actor: str) -> Tenant:
     if tier not in platform.settings.tiers:
         raise ClipdexError(f"Unknown tier {tier!r}.", code="tenant.unknown_tier", status=422)
-    with platform.db.system() as s:
-        slug = slug or slugify(name)
-        if s.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-            raise Conflict(f"A tenant with slug {slug!r} exists.", code="tenant.slug_taken")
-        tenant = Tenant(name=name, slug=slug, tier=tier, status="active", settings={})
-        s.add(tenant)
-        s.flush()
-        audit.record(s, "tenant.created", actor=actor, tenant_id=tenant.id, target=f"tenant:{tenant.id}", tier=tier)
+    slug = slug or slugify(name)
+    if s.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise Conflict(f"A tenant with slug {slug!r} exists.", code="tenant.slug_taken")
+    tenant = Tenant(name=name, slug=slug, tier=tier, status="active", settings={})
+    s.add(tenant)
+    s.flush()
+    audit.record(s, "tenant.created", actor=actor, tenant_id=tenant.id, target=f"tenant:{tenant.id}", tier=tier)
     return tenant
 
 
@@ -158,7 +173,12 @@ def accept_invitation(platform: Platform, token: str, password: str | None, name
             raise ClipdexError("Sign in with this account's password to accept.", code="invitation.password_required",
                                status=400)
         user, _ = get_or_create_user(s, inv.email, password, name=name)
-        add_member(s, inv.tenant_id, user.id, inv.role)
+        current = s.scalar(select(Membership.role).where(Membership.tenant_id == inv.tenant_id,
+                                                         Membership.user_id == user.id))
+        if current is None or role_rank(inv.role) > role_rank(current):
+            # Accepting may raise a role, never lower it: demotions go through change_role and its
+            # owner rules, so an admin cannot demote the (last) owner by inviting them as a viewer.
+            add_member(s, inv.tenant_id, user.id, inv.role)
         inv.accepted_at = utcnow()
         tenant = s.get(Tenant, inv.tenant_id)
         audit.record(s, "invitation.accepted", actor=f"user:{user.id}", tenant_id=inv.tenant_id,

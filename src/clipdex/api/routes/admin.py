@@ -15,7 +15,6 @@ from clipdex.api.routes.team import TenantPublic, _tenant_out
 from clipdex.models import Tenant
 from clipdex.schemas.common import Page
 from clipdex.settings import Tier
-from clipdex.tenancy import audit
 from clipdex.tenancy import service as tenants
 
 router = APIRouter(prefix="/admin", tags=["operator"])
@@ -48,11 +47,8 @@ def list_tenants(_: Operator, platform: PlatformDep, page: PageParams) -> Page[T
 
 @router.post("/tenants", response_model=TenantPublic, status_code=201, summary="Create a tenant with an owner")
 def create_tenant(body: TenantCreate, op: Operator, platform: PlatformDep) -> TenantPublic:
-    tenant = tenants.create_tenant(platform, body.name, body.tier, slug=body.slug, actor=op.actor)
-    with platform.db.system() as s:
-        user, _ = tenants.get_or_create_user(s, body.owner_email, body.owner_password)
-        tenants.add_member(s, tenant.id, user.id, "owner")
-        audit.record(s, "member.added", actor=op.actor, tenant_id=tenant.id, target=f"user:{user.id}", role="owner")
+    tenant = tenants.create_tenant_with_owner(platform, body.name, body.tier, slug=body.slug, actor=op.actor,
+                                              owner_email=body.owner_email, owner_password=body.owner_password)
     return _tenant_out(tenant)
 
 

@@ -16,7 +16,7 @@ from clipdex.auth import service as auth
 from clipdex.errors import ClipdexError
 from clipdex.ingest import importer
 from clipdex.ingest.multipart import read_upload
-from clipdex.ingest.service import IngestMeta, accept, check_upload_allowed
+from clipdex.ingest.service import FORM_OVERHEAD_BYTES, IngestMeta, accept, check_upload_allowed
 from clipdex.jobs.service import latest_job, snapshot
 from clipdex.models import Artifact, Video
 from clipdex.schemas.common import Page
@@ -45,7 +45,7 @@ async def upload_video(request: Request, principal: Authed, platform: PlatformDe
     access.tenant_of(principal)
     declared = request.headers.get("content-length")
     tier = await run_in_threadpool(check_upload_allowed, platform, principal, int(declared) if declared and
-                                   declared.isdigit() else None)
+                                   declared.isdigit() else None, overhead=FORM_OVERHEAD_BYTES)
     staged, fields, filename = await read_upload(request, platform.settings.staging_dir, tier.max_upload_bytes)
     meta = IngestMeta(title=fields.get("title", "")[:500], tags=_tags(fields.get("tags")),
                       language=videos.clean_language(fields.get("language")), filename=filename)
@@ -77,7 +77,7 @@ def list_videos(principal: Authed, platform: PlatformDep, page: PageParams,
     query = access.list_owned(principal, Video, "video:read")
     query = videos.apply_filters(query, status=status_, tag=tag, q_text=q, language=language,
                                  created_after=created_after, created_before=created_before)
-    with access.session_for(platform, principal) as s:
+    with access.session_for(platform, principal, readonly=True) as s:
         r = paginate(s, query, Video, page, sort=sort, nulls_as=-1.0 if "duration" in sort else None)
         return Page(items=[VideoPublic.model_validate(v, from_attributes=True) for v in r.items],
                     next_cursor=r.next_cursor)

@@ -1,0 +1,67 @@
+"""Rows for two tenants in every tenant table, written straight through the ORM (no API)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from clipdex.db.types import utcnow
+from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, Invitation, Job, JobStage, Membership, RefreshToken,
+                            Tenant, UploadSession, UsageRecord, User, Video)
+
+
+@dataclass
+class Seeded:
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    rows: dict[str, uuid.UUID] = field(default_factory=dict)  # table name -> id of this tenant's row
+
+
+def seed_tenant(platform, name: str) -> Seeded:
+    """A tenant with one row in every table that has a tenant_id column."""
+    tag = secrets.token_hex(4)
+    later = utcnow() + timedelta(days=1)
+    with platform.db.system() as s:
+        t = Tenant(name=f"{name} {tag}", slug=f"{name.lower()}-{tag}", tier="free")
+        u = User(email=f"owner-{tag}@{name.lower()}.example.com", password_hash="not-a-hash")
+        s.add_all([t, u])
+        s.flush()
+        v = Video(tenant_id=t.id, title=f"{name} video {tag}")
+        s.add(v)
+        s.flush()
+        j = Job(tenant_id=t.id, video_id=v.id)
+        s.add(j)
+        s.flush()
+        rows = [
+            v, j,
+            Membership(tenant_id=t.id, user_id=u.id, role="owner"),
+            JobStage(tenant_id=t.id, job_id=j.id, name="probe", version="1"),
+            Artifact(tenant_id=t.id, video_id=v.id, stage="probe", version="1", name="probe.json",
+                     blob_key=f"tenants/{t.id}/videos/{v.id}/probe/1/probe.json", content_type="application/json"),
+            ApiKey(tenant_id=t.id, name=f"{name} key", prefix=tag, key_hash=secrets.token_hex(32), scopes=["read"]),
+            Invitation(tenant_id=t.id, email=f"invitee-{tag}@example.com", role="member",
+                       token_hash=secrets.token_hex(32), expires_at=later),
+            UploadSession(tenant_id=t.id, length=10, filename=f"{name}.mp4", expires_at=later),
+            UsageRecord(tenant_id=t.id, month="2026-11", metric="api_calls", quantity=1.0, source_key=f"seed:{tag}"),
+            AuditEvent(tenant_id=t.id, actor="seed", action="seed.created"),
+            RefreshToken(tenant_id=t.id, user_id=u.id, family_id=uuid.uuid4(), token_hash=secrets.token_hex(32),
+                         expires_at=later),
+        ]
+        s.add_all(rows)
+        s.flush()
+        return Seeded(t.id, u.id, {type(r).__table__.name: r.id for r in rows})
+
+
+def tenant_rows(platform, tenant_id: uuid.UUID) -> dict[str, list[str]]:
+    """Every row of one tenant, per table, as comparable text (read in the system scope)."""
+    out = {}
+    with platform.db.system() as s:
+        for table in Base.metadata.sorted_tables:
+            if "tenant_id" in table.c:
+                rows = s.execute(select(table).where(table.c.tenant_id == tenant_id))
+                out[table.name] = sorted(repr(sorted(dict(r._mapping).items())) for r in rows)
+    return out
