@@ -30,6 +30,15 @@ PASSWORD = "correct horse battery staple"
 registry.load_builtin()
 
 
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch):
+    """Still argon2id, with test-sized cost parameters (the production profile costs ~0.2 s of CPU
+    per hash on this machine and the suite hashes hundreds of passwords)."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("clipdex.auth.passwords._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 def _pg_available() -> str | None:
     try:
         eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -108,23 +108,21 @@ def create_tenant(name: str, tier: Annotated[str, typer.Option(help="free | pro 
                   password: Annotated[Optional[str], typer.Option(help="owner password (generated if absent)")] = None,
                   slug: Optional[str] = None) -> None:
     """Create a tenant and its owner account."""
+    from sqlalchemy import select
+
     from clipdex.errors import ClipdexError
+    from clipdex.models import User
     from clipdex.tenancy import service as tenants
 
     platform = _platform()
     generated = None
     try:
         with platform.db.system() as s:
-            from clipdex.models import User
-            from sqlalchemy import select
-
             exists = s.scalar(select(User.id).where(User.email == owner.strip().lower()))
         if exists is None and not password:
             password = generated = secrets.token_urlsafe(12)
-        tenant = tenants.create_tenant(platform, name, tier, slug=slug, actor="cli")
-        with platform.db.system() as s:
-            user, _ = tenants.get_or_create_user(s, owner, password)
-            tenants.add_member(s, tenant.id, user.id, "owner")
+        tenant = tenants.create_tenant_with_owner(platform, name, tier, slug=slug, actor="cli",
+                                                  owner_email=owner, owner_password=password)
     except ClipdexError as e:
         _fail(e.detail)
     console.print(f"tenant [bold]{tenant.slug}[/bold] ({tenant.id}) on tier {tier}; owner {owner}")

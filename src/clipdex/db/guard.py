@@ -8,6 +8,7 @@ scheduler, login, the platform operator). Anything else touching tenant rows rai
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from sqlalchemy import event
@@ -30,6 +31,7 @@ def scope_of(session: Session) -> tuple[uuid.UUID | None, bool]:
     return session.info.get("tenant_id"), bool(session.info.get("system"))
 
 
+@functools.cache  # the mapper registry is complete once clipdex.models is imported
 def _tenant_owned_tables() -> frozenset[str]:
     from clipdex.models.base import Base
 
