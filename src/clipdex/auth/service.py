@@ -187,7 +187,7 @@ def principal_from_api_key(platform: Platform, secret: str) -> Principal:
     invalid = Unauthenticated("The API key is not valid.", code="auth.invalid_api_key")
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise invalid
-    with platform.db.system() as s:
+    with platform.db.system(readonly=True) as s:  # no write lock on the hot path
         key = s.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
         now = utcnow()
         if key is None or not hmac.compare_digest(key.key_hash, _key_hash(platform, secret)):
@@ -197,10 +197,13 @@ def principal_from_api_key(platform: Platform, secret: str) -> Principal:
         tenant = s.get(Tenant, key.tenant_id)
         if tenant is None or tenant.status != "active":
             raise Forbidden("This tenant is suspended.", code="tenant.suspended")
-        if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-            key.last_used_at = now
-        return Principal(tenant_id=key.tenant_id, actor_type="api_key", actor_id=key.id,
-                         scopes=tuple(key.scopes), tenant_tier=tenant.tier)
+        stale = key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1)
+        principal = Principal(tenant_id=key.tenant_id, actor_type="api_key", actor_id=key.id,
+                              scopes=tuple(key.scopes), tenant_tier=tenant.tier)
+    if stale:  # at most one short write a minute per key
+        with platform.db.system() as s:
+            s.execute(update(ApiKey).where(ApiKey.id == principal.actor_id).values(last_used_at=now))
+    return principal
 
 
 def principal_from_access_token(platform: Platform, token: str) -> Principal:
