@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = 30 * 24 * 3600
     signed_url_ttl_s: int = Field(300, le=900)
     login_max_failures: int = 5
+    login_max_failures_per_ip: int = Field(50, description="failed sign-ins from one address, any e-mail")
     login_window_s: int = 900
 
     tiers: dict[str, Tier] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
@@ -104,7 +105,24 @@ class Settings(BaseSettings):
     max_page_size: int = 200
     log_level: str = "INFO"
 
-    @field_validator("extra_stages", "import_allowed_cidrs", mode="before")
+    # speech (issue 3): bigger models are a setting, never a code change
+    disabled_stages: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="stage names never planned (e.g. transcribe,diarize,sound_events)"
+    )
+    model_cache_dir: Path | None = Field(None, description="assembled model files (default: DATA_DIR/models)")
+    asr_model: str = Field("tiny.en", description="tiny.en | base | a local CTranslate2 Whisper directory")
+    asr_tenant_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["tiny.en", "base"], description="models a tenant may pick in its settings"
+    )
+    asr_device: str = "cpu"
+    asr_compute_type: str = "int8"
+    asr_threads: int = Field(0, description="CPU threads for ASR (0: all cores)")
+    asr_beam_size: int = Field(1, ge=1, le=10)
+    asr_vad: bool = True
+    asr_chunk_s: float = Field(120.0, ge=5.0, description="audio per checkpointed chunk")
+    diarization_threshold: float = Field(0.35, gt=0, lt=2, description="cosine distance that splits speakers")
+
+    @field_validator("extra_stages", "import_allowed_cidrs", "disabled_stages", "asr_tenant_models", mode="before")
     @classmethod
     def _split_list(cls, value):
         """Environment lists as ``a,b`` (what the docs show) or as a JSON array."""
@@ -152,6 +170,10 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+    @property
+    def resolved_model_cache_dir(self) -> Path:
+        return (self.model_cache_dir or self.data_dir / "models").resolve()
 
     def tier(self, name: str) -> Tier:
         return self.tiers.get(name) or self.tiers[self.default_tier]

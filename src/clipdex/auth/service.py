@@ -37,6 +37,11 @@ def _failure_key(email: str, ip: str) -> str:
     return hashlib.sha256(f"{email.strip().lower()}|{ip}".encode()).hexdigest()
 
 
+def _ip_key(ip: str) -> str:
+    """One counter per client address across all e-mails (password spraying)."""
+    return hashlib.sha256(f"ip|{ip}".encode()).hexdigest()
+
+
 def _check_throttle(s: Session, platform: Platform, key: str) -> None:
     row = s.get(LoginFailure, key)
     now = utcnow()
@@ -46,8 +51,9 @@ def _check_throttle(s: Session, platform: Platform, key: str) -> None:
                               code="auth.too_many_attempts", headers={"Retry-After": str(retry)})
 
 
-def _record_failure(s: Session, platform: Platform, key: str) -> None:
+def _record_failure(s: Session, platform: Platform, key: str, limit: int | None = None) -> None:
     st = platform.settings
+    limit = limit or st.login_max_failures
     now = utcnow()
     row = s.get(LoginFailure, key)
     if row is None or now - row.window_start > timedelta(seconds=st.login_window_s):
@@ -55,7 +61,7 @@ def _record_failure(s: Session, platform: Platform, key: str) -> None:
         row.count, row.window_start, row.locked_until = 0, now, None
         s.add(row)
     row.count += 1
-    if row.count >= st.login_max_failures:
+    if row.count >= limit:
         row.locked_until = now + timedelta(seconds=st.login_window_s)
 
 
@@ -93,13 +99,15 @@ def _issue(s: Session, platform: Platform, user: User, tenant: Tenant | None, ro
 
 
 def login(platform: Platform, email: str, password: str, tenant_ref: str | None, ip: str) -> TokenPair:
-    key = _failure_key(email, ip)
+    key, ip_key = _failure_key(email, ip), _ip_key(ip)
     with platform.db.system() as s:
         _check_throttle(s, platform, key)
+        _check_throttle(s, platform, ip_key)
         user = s.scalar(select(User).where(User.email == email.strip().lower()))
         ok = verify_password(user.password_hash if user else None, password)
         if not ok or user is None or user.disabled:
             _record_failure(s, platform, key)
+            _record_failure(s, platform, ip_key, platform.settings.login_max_failures_per_ip)
             audit.record(s, "auth.login_failed", actor=f"email:{email.strip().lower()[:100]}")
             failed = True
         else:

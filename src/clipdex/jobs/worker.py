@@ -60,7 +60,21 @@ class WorkerPool:
             t = threading.Thread(target=w.run_forever, daemon=True, name=f"worker-{w.id}")
             t.start()
             self.threads.append(t)
+        if self.workers:
+            t = threading.Thread(target=self._housekeeping, daemon=True, name="janitor")
+            t.start()
+            self.threads.append(t)
         return self
+
+    def _housekeeping(self, every_s: float = 600.0) -> None:
+        from clipdex.jobs.janitor import sweep
+
+        stop = self.workers[0].stop
+        while not stop.wait(every_s):
+            try:
+                sweep(self.workers[0].platform)
+            except Exception:  # housekeeping never takes a worker down
+                log.exception("janitor sweep failed")
 
     def shutdown(self, timeout: float = 10.0) -> None:
         for w in self.workers:

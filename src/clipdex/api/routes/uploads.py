@@ -9,6 +9,8 @@ in front of a local folder or object storage.
 from __future__ import annotations
 
 import base64
+import hashlib
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +33,42 @@ router = APIRouter(prefix="/uploads", tags=["uploads"])
 
 TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
+
+
+class _RunningHashes:
+    """SHA-256 of each upload's bytes so far, kept in this process while PATCHes arrive in order.
+
+    Saves re-reading the whole file at the end; when a PATCH lands on another process (or after a
+    restart) the state no longer matches the offset and the file is hashed from disk instead.
+    """
+
+    def __init__(self) -> None:
+        self._state: dict[uuid.UUID, tuple[int, "hashlib._Hash"]] = {}
+        self._lock = threading.Lock()
+
+    def resume(self, upload_id: uuid.UUID, offset: int):
+        with self._lock:
+            offset_then, h = self._state.pop(upload_id, (None, None))
+        if offset == 0:
+            return hashlib.sha256()
+        return h if offset_then == offset else None
+
+    def keep(self, upload_id: uuid.UUID, offset: int, h) -> None:
+        if h is not None:
+            with self._lock:
+                self._state[upload_id] = (offset, h)
+
+    def take(self, upload_id: uuid.UUID, offset: int) -> str | None:
+        with self._lock:
+            offset_then, h = self._state.pop(upload_id, (None, None))
+        return h.hexdigest() if h is not None and offset_then == offset else None
+
+    def forget(self, upload_id: uuid.UUID) -> None:
+        with self._lock:
+            self._state.pop(upload_id, None)
+
+
+_hashes = _RunningHashes()
 
 
 class UploadPublic(BaseModel):
@@ -140,18 +178,23 @@ async def append_upload(upload_id: uuid.UUID, request: Request, principal: Authe
                        headers={**TUS_HEADERS, "Upload-Offset": str(up.offset)})
     path = _staging(platform, upload_id)
     offset = up.offset
+    running = _hashes.resume(upload_id, offset)
     try:
         with open(path, "r+b") as f:
             f.seek(offset)
             f.truncate()
             async for chunk in request.stream():
                 if offset + len(chunk) > up.length:
+                    running = None  # fall back to hashing the file from disk at the end
                     raise PayloadTooLarge("More bytes than Upload-Length.", code="upload.exceeds_length")
                 f.write(chunk)
+                if running is not None:
+                    running.update(chunk)
                 offset += len(chunk)
     except ClientDisconnect:
         pass  # keep what arrived; the client resumes from the offset HEAD reports
     finally:
+        _hashes.keep(upload_id, offset, running)
         await run_in_threadpool(_save_offset, platform, principal, upload_id, offset)
     headers = {**TUS_HEADERS, "Upload-Offset": str(offset)}
     if offset == up.length:
@@ -169,7 +212,7 @@ def _finish(platform, principal, up: UploadSession, path: Path) -> uuid.UUID:
     meta = IngestMeta(title=up.meta.get("title", ""), tags=[t.strip() for t in up.meta.get("tags", "").split(",")
                                                             if t.strip()][:50],
                       language=clean_language(up.meta.get("language")), filename=up.filename)
-    staged = StagedFile(path, up.length, hash_file(path))
+    staged = StagedFile(path, up.length, _hashes.take(up.id, up.length) or hash_file(path))
     try:
         video = accept(platform, principal, staged, meta, source="resumable")
     except ClipdexError:
@@ -190,5 +233,6 @@ def delete_upload(upload_id: uuid.UUID, principal: Authed, platform: PlatformDep
     with access.session_for(platform, principal) as s:
         up = access.get_upload_for(s, principal, upload_id, "video:write")
         s.delete(up)
+    _hashes.forget(upload_id)
     _staging(platform, upload_id).unlink(missing_ok=True)
     return Response(status_code=204, headers=TUS_HEADERS)
