@@ -1,0 +1,128 @@
+"""Stage ``diarize``: who spoke when, from voice activity + resemblyzer embeddings + clustering.
+
+Speech regions come from the Silero VAD inside faster-whisper; each region is cut into pieces of
+about two seconds, each piece gets a d-vector (resemblyzer's GE2E encoder), and average-linkage
+agglomerative clustering on cosine distance with a threshold estimates the number of speakers.
+Speakers are labelled ``S1``, ``S2``... in order of first appearance. Output: ``speakers.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clipdex.analyzers.runtime import models
+from clipdex.pipeline import registry
+from clipdex.speech.audio import SR, stage_audio
+
+PIECE_S, MIN_PIECE_S = 2.0, 0.5
+
+
+@dataclass(frozen=True)
+class DiarizationOptions:
+    threshold: float = 0.35  # cosine distance above which two voices are different speakers
+    min_speaker_share: float = 0.04  # clusters with less speech than this are merged into the nearest
+
+
+def encoder():
+    def load():
+        from resemblyzer import VoiceEncoder
+
+        return VoiceEncoder("cpu", verbose=False)
+
+    return models.get(("resemblyzer", "cpu"), load)
+
+
+def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    ts = get_speech_timestamps(audio, VadOptions(threshold=0.4, min_silence_duration_ms=300, speech_pad_ms=100))
+    return [(t["start"], t["end"]) for t in ts]
+
+
+def pieces(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out, step, least = [], int(PIECE_S * SR), int(MIN_PIECE_S * SR)
+    for a, b in regions:
+        n = max(1, round((b - a) / step))
+        edges = np.linspace(a, b, n + 1).astype(int)
+        for x, y in zip(edges[:-1], edges[1:]):
+            if y - x >= least:
+                out.append((int(x), int(y)))
+    return out
+
+
+def embed(audio: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    from resemblyzer.audio import normalize_volume
+
+    enc = encoder()
+    vecs = [enc.embed_utterance(normalize_volume(audio[a:b], -30, increase_only=True)) for a, b in spans]
+    return np.stack(vecs) if vecs else np.zeros((0, 256), np.float32)
+
+
+def cluster(vecs: np.ndarray, spans: list[tuple[int, int]], opts: DiarizationOptions) -> list[int]:
+    if len(vecs) <= 1:
+        return [0] * len(vecs)
+    from sklearn.cluster import AgglomerativeClustering
+
+    labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                     distance_threshold=opts.threshold).fit_predict(vecs)
+    dur = np.array([b - a for a, b in spans], dtype=float)
+    while True:  # fold clusters with too little speech into their nearest neighbour
+        ids = sorted(set(labels))
+        share = {k: dur[labels == k].sum() / dur.sum() for k in ids}
+        small = [k for k in ids if share[k] < opts.min_speaker_share]
+        if not small or len(ids) == 1:
+            break
+        k = min(small, key=share.get)
+        cents = {j: vecs[labels == j].mean(axis=0) for j in ids if j != k}
+        ck = vecs[labels == k].mean(axis=0)
+        near = max(cents, key=lambda j: float(np.dot(cents[j], ck) / (np.linalg.norm(cents[j]) * np.linalg.norm(ck))))
+        labels[labels == k] = near
+    order: dict[int, int] = {}
+    for lab in labels:
+        order.setdefault(int(lab), len(order))
+    return [order[int(lab)] for lab in labels]
+
+
+def diarize(audio: np.ndarray, opts: DiarizationOptions = DiarizationOptions()) -> dict:
+    """``{"speakers": [...], "turns": [{"start", "end", "speaker"}]}`` for 16 kHz mono audio."""
+    spans = pieces(speech_regions(audio))
+    labels = cluster(embed(audio, spans), spans, opts)
+    turns: list[dict] = []
+    for (a, b), lab in zip(spans, labels):
+        spk = f"S{lab + 1}"
+        if turns and turns[-1]["speaker"] == spk and a / SR - turns[-1]["end"] < 1.0:
+            turns[-1]["end"] = round(b / SR, 3)
+        else:
+            turns.append({"start": round(a / SR, 3), "end": round(b / SR, 3), "speaker": spk})
+    speakers = sorted({t["speaker"] for t in turns}, key=lambda s: int(s[1:]))
+    return {"version": 1, "speakers": speakers, "turns": turns}
+
+
+class DiarizeStage:
+    name, version = "diarize", "1"
+    requires = ("extract_audio",)
+    produces = ("speakers.json",)
+    queue = "cpu"
+
+    def applies(self, video) -> bool:
+        return True
+
+    def run(self, ctx):
+        if ctx.inputs.get("extract_audio", {}).get("skipped"):
+            return {"skipped": "no audio"}
+        audio = stage_audio(ctx)
+        ctx.progress(0.1)
+        result = diarize(audio, DiarizationOptions(threshold=ctx.settings.diarization_threshold))
+        ctx.check_alive()
+        with ctx.scratch_dir() as tmp:
+            out = Path(tmp) / "speakers.json"
+            out.write_text(json.dumps(result))
+            ctx.write_artifact("speakers.json", out, "application/json", speakers=len(result["speakers"]))
+        return {"speakers": len(result["speakers"]), "turns": len(result["turns"])}
+
+
+registry.register(DiarizeStage())

@@ -1,0 +1,1 @@
+"""Speech intelligence: ASR model resolution, audio helpers, transcripts, subtitles and evaluation."""

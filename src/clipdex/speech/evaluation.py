@@ -1,0 +1,90 @@
+"""``clipdex eval asr``: transcription quality, speaker counts and speed on a labelled corpus."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from clipdex.speech.asr_models import AsrOptions, load_whisper
+from clipdex.speech.audio import SR, chunk_bounds, load_any
+from clipdex.speech.wer import CHAR_LANGS, error_rate
+
+KINDS = ("speech_asr", "speech_multispeaker", "av_speech")
+
+
+def transcribe_file(model, opts: AsrOptions, audio, language: str | None, chunk_s: float) -> list[dict]:
+    """The same path as stage ``transcribe``: quiet-point chunks, cleaned segments."""
+    from clipdex.analyzers.transcription import transcribe_array
+
+    if not model.model.is_multilingual:
+        language = "en"
+    segs = []
+    for a, b in chunk_bounds(audio, chunk_s):
+        segs += transcribe_array(model, audio[a:b], opts, language, offset_s=a / SR)["segments"]
+    return segs
+
+
+def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_language: bool = False,
+             chunk_s: float = 120.0, limit: int | None = None) -> dict:
+    manifest = json.loads((corpus / "MANIFEST.json").read_text())
+    entries = [e for e in manifest["entries"] if e["kind"] in KINDS][:limit]
+    t0 = time.perf_counter()
+    model = load_whisper(opts, cache_dir)
+    load_s = time.perf_counter() - t0
+    files, per_lang, audio_s, proc_s = [], {}, 0.0, 0.0
+    spk_hits = spk_total = 0
+    for e in entries:
+        audio = load_any(corpus / e["file"])
+        lang = e.get("language") or "en"
+        started = time.perf_counter()
+        segs = transcribe_file(model, opts, audio, lang if declare_language else None, chunk_s)
+        found_speakers = None
+        if e["kind"] == "speech_multispeaker":
+            from clipdex.analyzers.diarization import diarize
+
+            found_speakers = len(diarize(audio)["speakers"])
+        took = time.perf_counter() - started
+        hyp = " ".join(s["text"] for s in segs)
+        ref = e["ground_truth"]["reference"]
+        errs, n = error_rate(ref, hyp, lang)
+        dur = len(audio) / SR
+        audio_s, proc_s = audio_s + dur, proc_s + took
+        acc = per_lang.setdefault(lang, [0, 0])
+        acc[0], acc[1] = acc[0] + errs, acc[1] + n
+        row = {"id": e["id"], "file": e["file"], "kind": e["kind"], "language": lang,
+               "detected": sorted({s["language"] for s in segs}), "metric": "cer" if lang in CHAR_LANGS else "wer",
+               "error_rate": round(errs / n, 4) if n else None, "edits": errs, "ref_units": n,
+               "duration_s": round(dur, 2), "seconds": round(took, 3), "hypothesis": hyp}
+        want = e["ground_truth"].get("speakers")
+        if found_speakers is not None and want:
+            spk_total += 1
+            spk_hits += int(found_speakers == want)
+            row |= {"speakers_expected": want, "speakers_found": found_speakers}
+        files.append(row)
+    return {"model": opts.model, "beam_size": opts.beam_size, "declared_language": declare_language,
+            "wer": {k: round(v[0] / v[1], 4) for k, v in sorted(per_lang.items()) if k not in CHAR_LANGS and v[1]},
+            "cer": {k: round(v[0] / v[1], 4) for k, v in sorted(per_lang.items()) if k in CHAR_LANGS and v[1]},
+            "speaker_count_accuracy": round(spk_hits / spk_total, 4) if spk_total else None,
+            "rtf": round(proc_s / audio_s, 4) if audio_s else None, "audio_s": round(audio_s, 1),
+            "model_load_s": round(load_s, 2), "files": files}
+
+
+def render(result: dict, console) -> None:
+    from rich.table import Table
+
+    t = Table("file", "lang", "detected", "metric", "rate", "dur s", "proc s", "speakers", title=f"ASR {result['model']}")
+    for f in result["files"]:
+        spk = f"{f['speakers_found']}/{f['speakers_expected']}" if "speakers_found" in f else ""
+        t.add_row(f["file"], f["language"], ",".join(f["detected"]), f["metric"],
+                  f"{f['error_rate']:.3f}" if f["error_rate"] is not None else "-", f"{f['duration_s']:.1f}",
+                  f"{f['seconds']:.2f}", spk)
+    console.print(t)
+    s = Table("language", "metric", "corpus rate", title="corpus")
+    for k, v in result["wer"].items():
+        s.add_row(k, "wer", f"{v:.3f}")
+    for k, v in result["cer"].items():
+        s.add_row(k, "cer", f"{v:.3f}")
+    console.print(s)
+    console.print(f"speaker-count accuracy {result['speaker_count_accuracy']}  RTF {result['rtf']}  "
+                  f"audio {result['audio_s']} s  model load {result['model_load_s']} s")

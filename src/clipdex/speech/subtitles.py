@@ -1,0 +1,120 @@
+"""Subtitles cut from word timings by broadcast rules, as SRT, WebVTT or plain text.
+
+Rules: at most 42 characters a line and 2 lines a cue; cues last 1-7 s; reading speed at most
+17 characters a second (cues are lengthened into the following gap, and a cue is closed before
+it would need more time than it has); breaks prefer sentence ends, then commas, then pauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_LINE, MAX_LINES, MIN_S, MAX_S, MAX_CPS = 42, 2, 1.0, 7.0, 17.0
+PAUSE_S = 0.6  # a silence this long always ends a cue
+
+
+@dataclass
+class Cue:
+    start: float
+    end: float
+    lines: list[str]
+    speaker: str | None = None
+
+    @property
+    def chars(self) -> int:
+        return sum(len(line) for line in self.lines)
+
+
+def split_lines(words: list[str]) -> list[str] | None:
+    """One or two lines of at most MAX_LINE characters, balanced, breaking after punctuation if close."""
+    text = " ".join(words)
+    if len(text) <= MAX_LINE:
+        return [text]
+    best, best_cost = None, None
+    for i in range(1, len(words)):
+        a, b = " ".join(words[:i]), " ".join(words[i:])
+        if len(a) > MAX_LINE or len(b) > MAX_LINE:
+            continue
+        cost = abs(len(a) - len(b)) - (8 if words[i - 1][-1:] in ",.;:?!" else 0)
+        if best_cost is None or cost < best_cost:
+            best, best_cost = [a, b], cost
+    return best
+
+
+def _fits(words: list[dict], label: str) -> bool:
+    texts = [w["word"] for w in words]
+    if label:
+        texts = [label + texts[0]] + texts[1:]
+    if split_lines(texts) is None:
+        return False
+    dur = words[-1]["end"] - words[0]["start"]
+    return dur <= MAX_S and len(" ".join(texts)) <= MAX_CPS * MAX_S
+
+
+def build_cues(words: list[dict], speakers: bool = False) -> list[Cue]:
+    """``words``: dicts with word, start, end and optionally speaker, in time order."""
+    cues: list[Cue] = []
+    cur: list[dict] = []
+
+    def close():
+        if cur:
+            label = f"[{cur[0]['speaker']}] " if speakers and cur[0].get("speaker") else ""
+            texts = [w["word"] for w in cur]
+            if label:
+                texts = [label + texts[0]] + texts[1:]
+            cues.append(Cue(cur[0]["start"], cur[-1]["end"], split_lines(texts) or [" ".join(texts)],
+                            cur[0].get("speaker")))
+            cur.clear()
+
+    for w in words:
+        if cur:
+            prev = cur[-1]
+            label = f"[{cur[0]['speaker']}] " if speakers and cur[0].get("speaker") else ""
+            gap = w["start"] - prev["end"]
+            n_chars = len(" ".join(x["word"] for x in cur))
+            sentence_end = prev["word"][-1:] in ".?!" and prev["end"] - cur[0]["start"] >= MIN_S
+            clause_end = prev["word"][-1:] in ",;:" and n_chars >= MAX_LINE * 0.75
+            if (gap >= PAUSE_S or sentence_end or clause_end or w.get("speaker") != cur[0].get("speaker")
+                    or not _fits(cur + [w], label)):
+                close()
+        cur.append(w)
+    close()
+    return _retime(cues)
+
+
+def _retime(cues: list[Cue]) -> list[Cue]:
+    """Stretch cues to the minimum duration and the reading speed, never into the next cue."""
+    for i, c in enumerate(cues):
+        limit = cues[i + 1].start - 0.04 if i + 1 < len(cues) else c.start + MAX_S
+        want = max(c.start + MIN_S, c.start + c.chars / MAX_CPS, c.end)
+        c.end = round(max(c.end, min(want, limit, c.start + MAX_S)), 3)
+        c.start = round(c.start, 3)
+    return cues
+
+
+def _ts(t: float, sep: str) -> str:
+    ms = int(round(t * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def to_srt(cues: list[Cue]) -> str:
+    return "\n".join(f"{i}\n{_ts(c.start, ',')} --> {_ts(c.end, ',')}\n" + "\n".join(c.lines) + "\n"
+                     for i, c in enumerate(cues, 1))
+
+
+def to_vtt(cues: list[Cue]) -> str:
+    body = "\n".join(f"{_ts(c.start, '.')} --> {_ts(c.end, '.')}\n" + "\n".join(c.lines) + "\n" for c in cues)
+    return "WEBVTT\n\n" + body
+
+
+def to_txt(segments: list[dict], speakers: bool = False) -> str:
+    lines, last = [], object()
+    for s in segments:
+        if speakers and s.get("speaker") != last:
+            lines.append(f"\n{s.get('speaker') or 'Unknown'}:")
+            last = s.get("speaker")
+        lines.append(s["text"])
+    return "\n".join(lines).strip() + "\n"

@@ -1,0 +1,110 @@
+"""The transcript a reader sees: the stage's transcript, speakers from diarization, human corrections."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clipdex.errors import ClipdexError
+from clipdex.models import Artifact, TranscriptCorrection
+
+
+class NotReady(ClipdexError):
+    status, code, title = 409, "transcript.not_ready", "Transcript not ready"
+
+
+def artifact_json(platform, s: Session, video_id: uuid.UUID, stage: str, name: str) -> dict | None:
+    a = s.scalar(select(Artifact).where(Artifact.video_id == video_id, Artifact.stage == stage, Artifact.name == name))
+    if a is None:
+        return None
+    with platform.blobs.open(a.blob_key) as f:
+        return json.load(f)
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def assign_speakers(segments: list[dict], turns: list[dict]) -> list[dict]:
+    """Give every word the speaker it overlaps most (else the nearest turn) and split segments where
+    the speaker changes, so each segment has one speaker."""
+    if not turns:
+        return segments
+    out = []
+    for seg in segments:
+        for w in seg["words"]:
+            best = max(turns, key=lambda t: (_overlap(w["start"], w["end"], t["start"], t["end"]),
+                                             -min(abs(w["start"] - t["end"]), abs(w["end"] - t["start"]))))
+            w["speaker"] = best["speaker"]
+        run: list[dict] = []
+        for w in seg["words"] + [None]:
+            if run and (w is None or w["speaker"] != run[0]["speaker"]):
+                out.append(dict(seg, start=run[0]["start"], end=run[-1]["end"], speaker=run[0]["speaker"],
+                                text=" ".join(x["word"] for x in run) if len(run) != len(seg["words"]) else seg["text"],
+                                words=run))
+                run = []
+            if w is not None:
+                run.append(w)
+    return out
+
+
+def _respace(seg: dict, text: str) -> list[dict]:
+    """Word timings for corrected text: spread over the segment by character length."""
+    words = text.split()
+    total = sum(len(w) for w in words) or 1
+    t, span, out = seg["start"], seg["end"] - seg["start"], []
+    for w in words:
+        d = span * len(w) / total
+        out.append({"word": w, "start": round(t, 3), "end": round(t + d, 3), "probability": 1.0,
+                    "speaker": seg.get("speaker")})
+        t += d
+    return out
+
+
+def target_segment(segments: list[dict], c: TranscriptCorrection) -> int | None:
+    """The segment a stored correction applies to: its index if the times still agree, else the best overlap."""
+    def ov(i):
+        return _overlap(segments[i]["start"], segments[i]["end"], c.start_s, c.end_s)
+
+    span = max(c.end_s - c.start_s, 1e-3)
+    if c.segment_index < len(segments) and ov(c.segment_index) >= 0.5 * span:
+        return c.segment_index
+    best = max(range(len(segments)), key=ov, default=None)
+    return best if best is not None and ov(best) > 0 else None
+
+
+def apply_corrections(segments: list[dict], corrections: list[TranscriptCorrection]) -> list[dict]:
+    for c in corrections:
+        i = target_segment(segments, c)
+        if i is None:
+            continue
+        seg = segments[i]
+        seg.update(text=c.text, corrected=True, words=_respace(seg, c.text), confidence=1.0)
+        if c.speaker:
+            seg["speaker"] = c.speaker
+    return segments
+
+
+def load(platform, s: Session, video_id: uuid.UUID, *, with_corrections: bool = True) -> dict:
+    """The merged transcript of a video; NotReady while the transcription stage has not finished."""
+    base = artifact_json(platform, s, video_id, "transcribe", "transcript.json")
+    if base is None:
+        raise NotReady("The transcript of this video is not ready yet.")
+    spk = artifact_json(platform, s, video_id, "diarize", "speakers.json")
+    segments = assign_speakers(base["segments"], spk["turns"] if spk else [])
+    if with_corrections:
+        rows = s.scalars(select(TranscriptCorrection).where(TranscriptCorrection.video_id == video_id)
+                         .order_by(TranscriptCorrection.updated_at)).all()
+        segments = apply_corrections(segments, list(rows))
+    for i, seg in enumerate(segments):
+        seg["index"] = i
+        seg.setdefault("corrected", False)
+    return {**{k: v for k, v in base.items() if k != "segments"}, "speakers": spk["speakers"] if spk else [],
+            "segments": segments}
+
+
+def words_of(transcript: dict) -> list[dict]:
+    return [dict(w, speaker=w.get("speaker", seg.get("speaker"))) for seg in transcript["segments"] for w in seg["words"]]
