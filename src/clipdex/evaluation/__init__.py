@@ -1,0 +1,1 @@
+"""Evaluations against a labelled corpus (``clipdex eval``)."""

@@ -1,0 +1,123 @@
+"""The one video decode: FFmpeg scales in the decoder and pipes raw BGR frames, one at a time.
+
+Every visual analyzer reads frames from here; none opens the file itself. Memory is one frame
+(plus the pipe buffer) whatever the length of the video, and the FFmpeg process runs with the
+media runner's limits: own process group, address-space cap, no core files, wall-clock timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clipdex.errors import MediaRejected
+from clipdex.media.runner import Limits, ToolTimeout, _constrain
+from clipdex.settings import Settings
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # 0-based decode order
+    t: float  # seconds from the start
+    image: np.ndarray  # H x W x 3 uint8 BGR (OpenCV order), read-only
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    width: int
+    height: int
+    fps: float
+
+
+def analysis_size(width: int, height: int, max_width: int) -> tuple[int, int]:
+    """Even dimensions no wider than ``max_width``, aspect kept (never upscaled)."""
+    w = min(width, max_width)
+    h = max(2, int(round(height * w / width / 2)) * 2)
+    return max(2, w // 2 * 2), h
+
+
+def frame_spec(media: dict, max_width: int) -> FrameSpec:
+    """The analysis size and rate for a probe summary (``Video.media``)."""
+    v = next((s for s in media.get("streams", []) if s.get("kind") == "video"), None)
+    if not v or not v.get("width") or not v.get("height"):
+        raise MediaRejected("The file has no decodable video stream.", code="media.no_video")
+    w, h = analysis_size(int(v["width"]), int(v["height"]), max_width)
+    return FrameSpec(w, h, float(v.get("fps") or 25.0))
+
+
+def probe_spec(settings: Settings, src: Path, max_width: int) -> FrameSpec:
+    """The analysis spec straight from ffprobe, leniently (evaluations and benchmarks on odd files)."""
+    import json
+
+    from clipdex.media.runner import run_tool
+
+    res = run_tool([settings.ffprobe_bin, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                    "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "json", f"file:{src}"],
+                   Limits(timeout_s=settings.ffprobe_timeout_s, memory_bytes=min(settings.media_memory_bytes, 1024**3)))
+    streams = json.loads(res.stdout or b"{}").get("streams") or [{}]
+    st = streams[0]
+    fps = 0.0
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        num, _, den = (st.get(key) or "0/1").partition("/")
+        if float(den or 1) and float(num) > 0:
+            fps = float(num) / float(den or 1)
+            break
+    media = {"streams": [{"kind": "video", "width": st.get("width"), "height": st.get("height"), "fps": fps}]}
+    return frame_spec(media, max_width)
+
+
+def read_frames(settings: Settings, src: Path, spec: FrameSpec, *, timeout_s: float | None = None) -> Iterator[Frame]:
+    """Yield every frame of the first video stream at ``spec`` size, in order.
+
+    Timestamps are ``index / fps`` (constant frame rate, every decoded frame passed through).
+    """
+    args = [settings.ffmpeg_bin, "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file",
+            "-i", f"file:{src}", "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
+            "-vf", f"scale={spec.width}:{spec.height}:flags=area", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
+    limits = Limits(timeout_s=timeout_s or settings.ffmpeg_timeout_s, memory_bytes=settings.media_memory_bytes)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    size = spec.width * spec.height * 3
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, preexec_fn=_constrain(limits), bufsize=size)
+    err: list[bytes] = []
+    drain = threading.Thread(target=lambda: err.append(proc.stderr.read()[-20000:]), daemon=True)
+    drain.start()
+    deadline = time.monotonic() + limits.timeout_s
+    timer = threading.Timer(limits.timeout_s, lambda: _kill(proc))
+    timer.daemon = True
+    timer.start()
+    index = 0
+    try:
+        while True:
+            buf = proc.stdout.read(size)
+            if len(buf) < size:
+                break
+            img = np.frombuffer(buf, np.uint8).reshape(spec.height, spec.width, 3)
+            yield Frame(index, index / spec.fps, img)
+            index += 1
+    finally:
+        timer.cancel()
+        if proc.poll() is None:  # the consumer stopped early (or failed): end the decoder
+            _kill(proc)
+        proc.wait()
+        drain.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+    if time.monotonic() >= deadline:
+        raise ToolTimeout(f"decoding ran past {limits.timeout_s:.0f}s")
+    if index == 0 and proc.returncode != 0:
+        raise MediaRejected("The video could not be decoded (corrupt or truncated data).", code="media.corrupt")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,1 @@
+"""The tenant's people gallery: face tracks from videos, clustered and matched to named people."""

@@ -1,0 +1,140 @@
+"""Gallery operations. Every function works inside a tenant-scoped session; blob deletions are
+returned to the caller to run after the commit (a failed delete keeps its files, never the reverse)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from clipdex.models import Artifact, Face, Person
+
+MATCH_THRESHOLD = 0.45  # cosine to a gallery person's centroid that makes a new cluster that person
+
+
+def to_bytes(v: np.ndarray) -> bytes:
+    return np.asarray(v, np.float32).tobytes()
+
+
+def from_bytes(b: bytes) -> np.ndarray:
+    return np.frombuffer(b, np.float32)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(1e-9, float(np.linalg.norm(v)))
+
+
+@dataclass
+class NewFace:
+    cluster: int
+    track: int
+    start_s: float
+    end_s: float
+    box: list
+    samples: list
+    embedding: np.ndarray
+    quality: float
+    thumb_key: str | None
+
+
+def replace_video_faces(s: Session, tenant_id: uuid.UUID, video_id: uuid.UUID, faces: list[NewFace]) -> dict:
+    """Idempotent: this video's earlier faces go, its clusters are matched to the gallery (or become
+    new people), and people left without faces by the replacement are removed."""
+    touched = set(s.scalars(select(Face.person_id).where(Face.video_id == video_id)))
+    s.execute(delete(Face).where(Face.video_id == video_id).execution_options(synchronize_session=False))
+    s.flush()
+    for pid in touched:
+        recompute(s, pid)
+    gallery = [(p, from_bytes(p.embedding)) for p in s.scalars(select(Person).where(
+        Person.tenant_id == tenant_id, Person.face_count > 0))]
+    assigned: dict[int, Person] = {}
+    created = matched = 0
+    for cl in sorted({f.cluster for f in faces}):
+        members = [f for f in faces if f.cluster == cl]
+        centroid = _unit(np.mean([f.embedding for f in members], axis=0))
+        best = max(((float(centroid @ e), p) for p, e in gallery if e.size == centroid.size),
+                   default=(-1.0, None), key=lambda x: x[0])
+        if best[1] is not None and best[0] >= MATCH_THRESHOLD:
+            person = best[1]
+            matched += 1
+        else:
+            person = Person(tenant_id=tenant_id, embedding=to_bytes(centroid), face_count=0)
+            s.add(person)
+            s.flush()
+            created += 1
+        assigned[cl] = person
+        for f in members:
+            s.add(Face(tenant_id=tenant_id, person_id=person.id, video_id=video_id, track=f.track,
+                       start_s=f.start_s, end_s=f.end_s, box=f.box, samples=f.samples,
+                       embedding=to_bytes(f.embedding), quality=f.quality, thumb_key=f.thumb_key))
+    s.flush()
+    for person in {p.id: p for p in assigned.values()}.values():
+        recompute(s, person.id)
+    return {"people": len(assigned), "new_people": created, "matched_people": matched,
+            "person_of_cluster": {str(k): str(v.id) for k, v in assigned.items()}}
+
+
+def recompute(s: Session, person_id: uuid.UUID) -> None:
+    """Centroid, face count and best thumbnail from the person's faces; a person without faces
+    and without a name is removed (an unnamed cluster nobody saw any more)."""
+    person = s.get(Person, person_id)
+    if person is None:
+        return
+    faces = list(s.scalars(select(Face).where(Face.person_id == person_id)))
+    if not faces and not person.name:
+        s.delete(person)
+        s.flush()
+        return
+    if faces:
+        person.embedding = to_bytes(_unit(np.mean([from_bytes(f.embedding) for f in faces], axis=0)))
+        best = max(faces, key=lambda f: f.quality)
+        person.thumb_key = best.thumb_key
+    else:
+        person.thumb_key = None
+    person.face_count = len(faces)
+    s.flush()
+
+
+def delete_person(s: Session, person: Person) -> list[str]:
+    """Removes the person, every face (embedding) of theirs and the face thumbnails; returns blob keys."""
+    faces = list(s.scalars(select(Face).where(Face.person_id == person.id)))
+    keys = [f.thumb_key for f in faces if f.thumb_key]
+    if keys:
+        s.execute(delete(Artifact).where(Artifact.tenant_id == person.tenant_id, Artifact.blob_key.in_(keys))
+                  .execution_options(synchronize_session=False))
+    s.execute(delete(Face).where(Face.person_id == person.id).execution_options(synchronize_session=False))
+    s.delete(person)
+    s.flush()
+    return keys
+
+
+def merge(s: Session, into: Person, others: list[Person]) -> None:
+    for o in others:
+        if o.id == into.id:
+            continue
+        s.execute(update(Face).where(Face.person_id == o.id).values(person_id=into.id)
+                  .execution_options(synchronize_session=False))
+        if not into.name and o.name:
+            into.name = o.name
+        s.delete(o)
+    s.flush()
+    recompute(s, into.id)
+
+
+def split(s: Session, person: Person, face_ids: list[uuid.UUID], name: str | None) -> Person:
+    new = Person(tenant_id=person.tenant_id, name=name, embedding=person.embedding, face_count=0)
+    s.add(new)
+    s.flush()
+    s.execute(update(Face).where(Face.person_id == person.id, Face.id.in_(face_ids)).values(person_id=new.id)
+              .execution_options(synchronize_session=False))
+    s.flush()
+    recompute(s, new.id)
+    recompute(s, person.id)
+    return new
+
+
+def video_count(s: Session, person_id: uuid.UUID) -> int:
+    return int(s.scalar(select(func.count(func.distinct(Face.video_id))).where(Face.person_id == person_id)) or 0)

@@ -1,0 +1,38 @@
+"""A platform with the visual stage on (the shared conftest switches model stages off)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from clipdex.app import create_app
+from clipdex.db import migrate
+from clipdex.platform import Platform
+from tests.conftest import MODEL_STAGES, make_settings, new_tenant
+from tests.visual.media import make_shots_video
+
+
+@pytest.fixture
+def visual_platform(tmp_path):
+    settings = make_settings(tmp_path, disabled_stages=[s for s in MODEL_STAGES if s != "visual"])
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    p = Platform.from_settings(settings)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def vclient(visual_platform):
+    with TestClient(create_app(platform=visual_platform, embedded_workers=0)) as c:
+        yield c
+
+
+@pytest.fixture
+def vtenant(visual_platform, vclient):
+    return new_tenant(visual_platform, vclient, "Vis")
+
+
+@pytest.fixture(scope="session")
+def shots_video(tmp_path_factory):
+    return make_shots_video(tmp_path_factory.mktemp("visual") / "shots.mp4")
