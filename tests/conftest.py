@@ -85,9 +85,13 @@ def truncate_all(url: str) -> None:
     eng.dispose()
 
 
+# Model stages are off unless a test turns them on (tests/speech does): the platform tests stay fast.
+MODEL_STAGES = ["transcribe", "diarize", "sound_events", "visual"]
+
+
 def make_settings(tmp_path, **overrides) -> Settings:
     base = dict(data_dir=tmp_path / "data", env="test", worker_threads=0, secret_key="t" * 40, lease_s=5.0,
-                poll_interval_s=0.05, retry_base_s=0.05, ffprobe_timeout_s=20)
+                poll_interval_s=0.05, retry_base_s=0.05, ffprobe_timeout_s=20, disabled_stages=list(MODEL_STAGES))
     base.update(overrides)
     return Settings(**base)
 

@@ -21,6 +21,8 @@ app = typer.Typer(help="clipdex: self-hostable, multi-tenant video intelligence.
                   add_completion=False)
 admin = typer.Typer(help="Tenants, users and tiers (run on the server).", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+eval_app = typer.Typer(help="Evaluate analyzers against a labelled corpus.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 console = Console(soft_wrap=True)
 
 
@@ -205,6 +207,60 @@ def demo() -> None:
     from clipdex.demo import run_demo
 
     run_demo(Settings(), console, _progress)
+
+
+@eval_app.command("asr")
+def eval_asr(corpus: Annotated[Path, typer.Option(help="folder with MANIFEST.json")],
+             as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+             model: Annotated[Optional[str], typer.Option(help="tiny.en | base | a model dir")] = None,
+             declare_language: Annotated[bool, typer.Option(help="pass each file's language to the model")] = False,
+             limit: Annotated[Optional[int], typer.Option(help="only the first N speech files")] = None) -> None:
+    """Transcription WER/CER per file and language, speaker-count accuracy and real-time factor."""
+    from clipdex.speech.asr_models import AsrOptions
+    from clipdex.speech.evaluation import evaluate, render
+
+    if not (corpus / "MANIFEST.json").is_file():
+        _fail(f"{corpus}/MANIFEST.json not found")
+    settings = Settings()
+    result = evaluate(corpus, AsrOptions.from_settings(settings, model), settings.resolved_model_cache_dir,
+                      declare_language=declare_language, chunk_s=settings.asr_chunk_s, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, ensure_ascii=False))
+    else:
+        render(result, console)
+
+
+@eval_app.command("shots")
+def eval_shots(corpus: Annotated[Path, typer.Option(help="folder with MANIFEST.json")],
+               as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False) -> None:
+    """Shot boundaries: precision/recall/F1 at +-1 frame, hard cuts and gradual transitions apart."""
+    _eval_visual("shots", corpus, as_json)
+
+
+@eval_app.command("faces")
+def eval_faces(corpus: Annotated[Path, typer.Option(help="folder with MANIFEST.json")],
+               as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False) -> None:
+    """Face detection: precision/recall at IoU >= 0.5 (and 0.3), count accuracy, faces per video frame."""
+    _eval_visual("faces", corpus, as_json)
+
+
+@eval_app.command("ocr")
+def eval_ocr(corpus: Annotated[Path, typer.Option(help="folder with MANIFEST.json")],
+             as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False) -> None:
+    """On-screen text: character and word error rates, exact single lines."""
+    _eval_visual("ocr", corpus, as_json)
+
+
+def _eval_visual(kind: str, corpus: Path, as_json: bool) -> None:
+    from clipdex.evaluation.visual import EVALS, render
+
+    if not (corpus / "MANIFEST.json").is_file():
+        _fail(f"{corpus}/MANIFEST.json not found")
+    result = EVALS[kind](corpus, Settings())
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, ensure_ascii=False))
+    else:
+        render(kind, result, console)
 
 
 def main() -> None:

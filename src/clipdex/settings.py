@@ -122,7 +122,16 @@ class Settings(BaseSettings):
     asr_chunk_s: float = Field(120.0, ge=5.0, description="audio per checkpointed chunk")
     diarization_threshold: float = Field(0.35, gt=0, lt=2, description="cosine distance that splits speakers")
 
-    @field_validator("extra_stages", "import_allowed_cidrs", "disabled_stages", "asr_tenant_models", mode="before")
+    # visual (issue 4): one decode pass at analysis resolution; each analyzer can be switched off
+    visual_width: int = Field(640, ge=160, le=1920, description="analysis frame width (decoder-scaled)")
+    visual_faces: bool = Field(True, description="face analysis (tenants can also turn it off)")
+    visual_ocr: bool = True
+    visual_tags: bool = True
+    clip_model_dir: Path | None = Field(None, description="local CLIP model directory (transformers format)")
+    clip_default_labels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="zero-shot labels when a tenant configures none")
+
+    @field_validator("extra_stages", "import_allowed_cidrs", "disabled_stages", "asr_tenant_models", "clip_default_labels", mode="before")
     @classmethod
     def _split_list(cls, value):
         """Environment lists as ``a,b`` (what the docs show) or as a JSON array."""

@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from clipdex.db.types import utcnow
-from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, Invitation, Job, JobStage, Membership, RefreshToken,
-                            Tenant, UploadSession, UsageRecord, User, Video)
+from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, Face, Invitation, Job, JobStage, Membership, Person,
+                            RefreshToken, Tenant, TranscriptCorrection, UploadSession, UsageRecord, User, Video)
 
 
 @dataclass
@@ -34,10 +34,12 @@ def seed_tenant(platform, name: str) -> Seeded:
         s.add(v)
         s.flush()
         j = Job(tenant_id=t.id, video_id=v.id)
-        s.add(j)
+        person = Person(tenant_id=t.id, name=f"{name} person {tag}", embedding=bytes(512))
+        s.add_all([j, person])
         s.flush()
         rows = [
-            v, j,
+            v, j, person,
+            Face(tenant_id=t.id, person_id=person.id, video_id=v.id, embedding=bytes(512)),
             Membership(tenant_id=t.id, user_id=u.id, role="owner"),
             JobStage(tenant_id=t.id, job_id=j.id, name="probe", version="1"),
             Artifact(tenant_id=t.id, video_id=v.id, stage="probe", version="1", name="probe.json",
@@ -48,6 +50,8 @@ def seed_tenant(platform, name: str) -> Seeded:
             UploadSession(tenant_id=t.id, length=10, filename=f"{name}.mp4", expires_at=later),
             UsageRecord(tenant_id=t.id, month="2026-11", metric="api_calls", quantity=1.0, source_key=f"seed:{tag}"),
             AuditEvent(tenant_id=t.id, actor="seed", action="seed.created"),
+            TranscriptCorrection(tenant_id=t.id, video_id=v.id, segment_index=0, start_s=0.0, end_s=1.0,
+                                 text=f"{name} corrected {tag}", original_text="seed"),
             RefreshToken(tenant_id=t.id, user_id=u.id, family_id=uuid.uuid4(), token_hash=secrets.token_hex(32),
                          expires_at=later),
         ]

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from clipdex.app import API_PREFIX, create_app
-from clipdex.models import Base, Membership, Tenant, User, Video
+from clipdex.models import Base, Face, Membership, Person, Tenant, User, Video
 from clipdex.storage import keys
 from tests.conftest import PASSWORD, add_user, drain, login, make_settings, new_tenant
 from tests.media import make_video
@@ -158,6 +158,12 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Call(path={"video_id": R("video"), "artifact_id": R("artifact")}),
         Call(path={"video_id": R("a:video"), "artifact_id": R("artifact")}),
         Call(path={"video_id": R("video"), "artifact_id": R("a:artifact")})),
+    # speech
+    ("GET", f"{V}/videos/{{video_id}}/transcript"): foreign(
+        Call(path={"video_id": R("video")}), Call(path={"video_id": R("video")}, query={"format": "srt"})),
+    ("PATCH", f"{V}/videos/{{video_id}}/transcript/segments/{{index}}"): foreign(
+        Call(path={"video_id": R("video"), "index": 0}, json={"text": "pwned"})),
+    ("GET", f"{V}/videos/{{video_id}}/sound-events"): foreign(Call(path={"video_id": R("video")})),
     # resumable uploads
     ("OPTIONS", f"{V}/uploads"): own("tus discovery", Call(headers=TUS)),
     ("POST", f"{V}/uploads"): own("creates an upload in the token's tenant",
@@ -176,6 +182,26 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", f"{V}/jobs/{{job_id}}/retry"): foreign(
         Call(path={"job_id": R("job")}), Call(path={"job_id": R("queued_job")})),
     ("GET", f"{V}/jobs/{{job_id}}/events"): foreign(Call(path={"job_id": R("job")})),
+    # visual (issue 4)
+    ("GET", f"{V}/videos/{{video_id}}/shots"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/videos/{{video_id}}/scenes"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/videos/{{video_id}}/text"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/videos/{{video_id}}/tags"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/videos/{{video_id}}/cues"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/videos/{{video_id}}/people"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/people"): own("the token's tenant's gallery"),
+    ("GET", f"{V}/people/settings"): own("the token's tenant's face-analysis switch"),
+    ("PUT", f"{V}/people/settings"): own("switches face analysis of the token's tenant",
+                                         Call(json={"face_analysis": True})),
+    ("GET", f"{V}/people/{{person_id}}"): foreign(Call(path={"person_id": R("person")})),
+    ("PATCH", f"{V}/people/{{person_id}}"): foreign(Call(path={"person_id": R("person")}, json={"name": "pwned"})),
+    ("DELETE", f"{V}/people/{{person_id}}"): foreign(Call(path={"person_id": R("person")})),
+    ("POST", f"{V}/people/{{person_id}}/merge"): foreign(
+        Call(path={"person_id": R("person")}, json={"person_ids": [R("a:person")]}),
+        Call(path={"person_id": R("a:person")}, json={"person_ids": [R("person")]})),
+    ("POST", f"{V}/people/{{person_id}}/split"): foreign(
+        Call(path={"person_id": R("person")}, json={"face_ids": [R("face")]}),
+        Call(path={"person_id": R("a:person")}, json={"face_ids": [R("face")]})),
     # usage
     ("GET", f"{V}/usage"): own("usage of the token's tenant"),
     # operator
@@ -339,6 +365,16 @@ def _finish_side(platform, client: TestClient, side: Side, owner: dict, name: st
     side.refs["job"] = v["job"]["id"]
     side.refs["artifact"] = v["artifacts"][0]["id"]
     side.secrets |= {v["job"]["id"], *(a["id"] for a in v["artifacts"])}
+    with platform.db.system() as s:  # a gallery person with one face (the clip has none to find)
+        person = Person(tenant_id=side.tenant_id, name=f"{name} person {uuid.uuid4().hex[:8]}", embedding=bytes(512))
+        s.add(person)
+        s.flush()
+        face = Face(tenant_id=side.tenant_id, person_id=person.id, video_id=uuid.UUID(side.refs["video"]),
+                    embedding=bytes(512))
+        s.add(face)
+        s.flush()
+        side.refs |= {"person": str(person.id), "face": str(face.id)}
+        side.secrets |= {str(person.id), str(face.id), person.name}
     if name == "Bravo":
         queued = _post_video(client, owner, samples["b_only"], "bravo-queued.mp4", title="Bravo queued clip")
         jobs = client.get(f"{V}/jobs", headers=owner, params={"video_id": queued["id"]}).json()["items"]

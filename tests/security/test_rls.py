@@ -13,7 +13,7 @@ import uuid
 
 import psycopg
 import pytest
-from sqlalchemy import String, UniqueConstraint, create_engine, select, text
+from sqlalchemy import Integer, String, UniqueConstraint, create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 import clipdex.db.guard as guard
@@ -26,16 +26,19 @@ from tests.security.seed import seed_tenant, tenant_rows
 APP_ROLE = "clipdex_app"
 
 
-def _migration_0002():
-    path = migrate.MIGRATIONS / "versions" / "0002_row_level_security.py"
-    spec = importlib.util.spec_from_file_location("clipdex_migration_0002", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _migration_tenant_tables() -> list[str]:
+    """The TENANT_TABLES lists of every migration that has one, concatenated."""
+    listed: list[str] = []
+    for path in sorted((migrate.MIGRATIONS / "versions").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"clipdex_migration_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        listed += getattr(module, "TENANT_TABLES", [])
+    return listed
 
 
 def test_rls_migration_covers_exactly_the_tenant_tables():
-    listed = _migration_0002().TENANT_TABLES
+    listed = _migration_tenant_tables()
     assert len(listed) == len(set(listed))
     assert sorted(listed) == tenant_tables()
 
@@ -70,6 +73,8 @@ def _copy_of(row: dict, table, tenant_id: uuid.UUID, spare_user: uuid.UUID) -> d
     for col in unique_cols:
         if isinstance(col.type, String):
             new[col.name] = secrets.token_hex(min(8, (col.type.length or 16) // 2))
+        elif isinstance(col.type, Integer):
+            new[col.name] = (row[col.name] or 0) + 1 + secrets.randbelow(10**6)
     if table.name == "memberships":
         new["user_id"] = spare_user
     return new

@@ -27,7 +27,7 @@ def create_job(s: Session, settings: Settings, video: Video) -> Job:
     job = Job(tenant_id=video.tenant_id, video_id=video.id)
     s.add(job)
     s.flush()
-    for pos, (stage, deps) in enumerate(registry.plan(view_of(video, tier))):
+    for pos, (stage, deps) in enumerate(registry.plan(view_of(video, tier), settings.disabled_stages)):
         s.add(JobStage(tenant_id=video.tenant_id, job_id=job.id, name=stage.name, version=stage.version,
                        position=pos, depends_on=deps, queue=stage.queue,
                        status="waiting" if deps else "ready", max_attempts=settings.max_attempts))

@@ -25,6 +25,8 @@ def all_stages() -> dict[str, Stage]:
 
 def load_builtin() -> None:
     from clipdex.analyzers import audio, fetch, probe, thumbnail  # noqa: F401  (each registers itself)
+    from clipdex.analyzers import diarization, sound_events, transcription  # noqa: F401
+    from clipdex.analyzers import visual  # noqa: F401
 
 
 def load_extra(specs: Iterable[str]) -> None:
@@ -34,13 +36,14 @@ def load_extra(specs: Iterable[str]) -> None:
         register(getattr(importlib.import_module(module), attr))
 
 
-def plan(video: VideoView) -> list[tuple[Stage, list[str]]]:
+def plan(video: VideoView, disabled: Iterable[str] = ()) -> list[tuple[Stage, list[str]]]:
     """The stages for ``video`` in dependency order, each with the stage names it waits for.
 
     ``requires`` are hard dependencies (a stage is dropped when one is not planned);
     ``after`` are ordering hints honoured only when that stage is planned too.
     """
-    chosen = {n: s for n, s in sorted(_STAGES.items()) if s.applies(video)}
+    off = set(disabled)  # operator setting CLIPDEX_DISABLED_STAGES
+    chosen = {n: s for n, s in sorted(_STAGES.items()) if n not in off and s.applies(video)}
     changed = True
     while changed:  # drop stages whose hard requirements are not planned, transitively
         changed = False
