@@ -48,3 +48,18 @@ def test_speaker_labels_and_speaker_changes():
     cues = build_cues(words, speakers=True)
     assert [c.speaker for c in cues] == ["S1", "S2"]
     assert cues[0].lines[0].startswith("[S1] ") and cues[1].lines[0].startswith("[S2] ")
+
+
+def test_sound_event_cues_fill_only_the_gaps_without_speech():
+    from clipdex.speech.subtitles import Cue, add_event_cues, to_srt
+
+    speech = [Cue(2.0, 4.0, ["Hello there."]), Cue(12.0, 13.5, ["Goodbye."])]
+    events = [{"tag": "music", "start": 0.0, "end": 11.0}, {"tag": "speech", "start": 2.0, "end": 4.0},
+              {"tag": "applause", "start": 13.0, "end": 15.0}, {"tag": "silence", "start": 16.0, "end": 20.0},
+              {"tag": "laughter", "start": 3.0, "end": 4.2}, {"tag": "singing", "start": 5.0, "end": 9.0}]
+    cues = add_event_cues(speech, events)
+    got = [(c.start, c.end, c.lines) for c in cues]
+    assert got == [(0.0, 1.7, ["[music]"]), (2.0, 4.0, ["Hello there."]), (4.3, 11.0, ["[music]"]),
+                   (12.0, 13.5, ["Goodbye."]), (13.8, 15.0, ["[applause]"])]
+    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))  # nothing overlaps
+    assert "[music]" in to_srt(cues) and add_event_cues(speech, []) == speech

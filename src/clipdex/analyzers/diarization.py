@@ -3,7 +3,9 @@
 Speech regions come from the Silero VAD inside faster-whisper; each region is cut into pieces of
 about two seconds, each piece gets a d-vector (resemblyzer's GE2E encoder), and average-linkage
 agglomerative clustering on cosine distance with a threshold estimates the number of speakers.
-Speakers are labelled ``S1``, ``S2``... in order of first appearance. Output: ``speakers.json``.
+Speakers are labelled ``S1``, ``S2``... in order of first appearance. Output: ``speakers.json``,
+with each speaker's unit d-vector centroid (kept so a tenant can name the voice) and the tenant's
+named voices it matched (``names``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from clipdex.analyzers.runtime import models
 from clipdex.pipeline import registry
 from clipdex.speech.audio import SR, stage_audio
+from clipdex.speech.speakers import match, tenant_profiles, unit
 
 PIECE_S, MIN_PIECE_S = 2.0, 0.5
 
@@ -90,7 +93,8 @@ def cluster(vecs: np.ndarray, spans: list[tuple[int, int]], opts: DiarizationOpt
 def diarize(audio: np.ndarray, opts: DiarizationOptions = DiarizationOptions()) -> dict:
     """``{"speakers": [...], "turns": [{"start", "end", "speaker"}]}`` for 16 kHz mono audio."""
     spans = pieces(speech_regions(audio))
-    labels = cluster(embed(audio, spans), spans, opts)
+    vecs = embed(audio, spans)
+    labels = cluster(vecs, spans, opts)
     turns: list[dict] = []
     for (a, b), lab in zip(spans, labels):
         spk = f"S{lab + 1}"
@@ -99,11 +103,14 @@ def diarize(audio: np.ndarray, opts: DiarizationOptions = DiarizationOptions()) 
         else:
             turns.append({"start": round(a / SR, 3), "end": round(b / SR, 3), "speaker": spk})
     speakers = sorted({t["speaker"] for t in turns}, key=lambda s: int(s[1:]))
-    return {"version": 1, "speakers": speakers, "turns": turns}
+    lab = np.array(labels)
+    centroids = {f"S{k + 1}": [round(float(x), 6) for x in unit(vecs[lab == k].mean(axis=0))]
+                 for k in sorted(set(labels))}
+    return {"version": 2, "speakers": speakers, "turns": turns, "centroids": centroids, "names": {}}
 
 
 class DiarizeStage:
-    name, version = "diarize", "1"
+    name, version = "diarize", "2"
     requires = ("extract_audio",)
     produces = ("speakers.json",)
     queue = "cpu"
@@ -117,12 +124,15 @@ class DiarizeStage:
         audio = stage_audio(ctx)
         ctx.progress(0.1)
         result = diarize(audio, DiarizationOptions(threshold=ctx.settings.diarization_threshold))
+        with ctx.platform.db.tenant(ctx.video.tenant_id, readonly=True) as s:  # this tenant's voices only
+            result["names"] = match(result["centroids"], tenant_profiles(s, ctx.video.tenant_id))
         ctx.check_alive()
         with ctx.scratch_dir() as tmp:
             out = Path(tmp) / "speakers.json"
             out.write_text(json.dumps(result))
             ctx.write_artifact("speakers.json", out, "application/json", speakers=len(result["speakers"]))
-        return {"speakers": len(result["speakers"]), "turns": len(result["turns"])}
+        return {"speakers": len(result["speakers"]), "turns": len(result["turns"]),
+                "named": sorted(n["name"] for n in result["names"].values())}
 
 
 registry.register(DiarizeStage())

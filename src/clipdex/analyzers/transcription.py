@@ -4,6 +4,10 @@ Long audio is cut at quiet points into chunks of ``asr_chunk_s``. Each finished 
 a deterministic key under this stage's folder (``chunk-{plan}-{i}.json``, where ``plan`` hashes the
 model, options and the chunk bounds), so a worker killed mid-file resumes at the first missing
 chunk when the runner hands the stage out again. The result is ``transcript.json``.
+
+With a multilingual model, every chunk whose speech is not English is also run through Whisper's
+``translate`` task; the English segments are kept in the same checkpoint and end up in
+``transcript.json`` under ``translation`` (the ``en-translation`` track of the transcript API).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ VAD_PARAMETERS = {"threshold": 0.35, "min_silence_duration_ms": 700, "speech_pad
 DECODE = {"word_timestamps": True, "condition_on_previous_text": False, "no_speech_threshold": 0.6,
           "log_prob_threshold": -1.0, "compression_ratio_threshold": 2.4,
           "temperature": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]}
+# Per-segment language (multilingual model, no declared language): detection on speech blocks.
+LANG_VAD = {"threshold": 0.35, "min_silence_duration_ms": 800, "speech_pad_ms": 100}
+MAX_LANG_PROBES, MIN_PROBE_S = 16, 1.5
 
 
 def transcribe_array(model, audio: np.ndarray, opts: AsrOptions, language: str | None, offset_s: float = 0.0,
@@ -57,9 +64,84 @@ def transcribe_array(model, audio: np.ndarray, opts: AsrOptions, language: str |
             "segments": segments}
 
 
-def plan_key(opts: AsrOptions, language: str | None, bounds: list[tuple[int, int]]) -> str:
-    basis = json.dumps([asdict(opts), language, bounds, VAD_PARAMETERS, DECODE], sort_keys=True)
+def plan_key(opts: AsrOptions, language: str | None, bounds: list[tuple[int, int]], multilingual: bool = False) -> str:
+    extra = ["translate", "segment-language", LANG_VAD, MAX_LANG_PROBES, MIN_PROBE_S] if multilingual else []
+    basis = json.dumps([asdict(opts), language, bounds, VAD_PARAMETERS, DECODE] + extra, sort_keys=True)
     return hashlib.sha256(basis.encode()).hexdigest()[:12]
+
+
+def language_runs(model, audio: np.ndarray) -> list[tuple[int, int, str]]:
+    """``(start, end, language)`` sample ranges covering a chunk, one language each, from language
+    detection on its speech blocks; empty when the chunk holds one language (or none is sure).
+
+    At most MAX_LANG_PROBES detections a chunk (each is one encoder pass): neighbouring blocks are
+    merged to stay under it.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    blocks = [(t["start"], t["end"]) for t in get_speech_timestamps(audio, VadOptions(**LANG_VAD))]
+    while len(blocks) > MAX_LANG_PROBES:
+        i = min(range(len(blocks) - 1), key=lambda k: blocks[k + 1][1] - blocks[k][0])
+        blocks[i:i + 2] = [(blocks[i][0], blocks[i + 1][1])]
+    langs: list[str | None] = []
+    for a, b in blocks:
+        lang = None
+        if b - a >= MIN_PROBE_S * SR:
+            code, prob, _ = model.detect_language(audio[a:b])
+            lang = code if prob >= 0.5 else None
+        langs.append(lang)
+    known = [x for x in langs if x]
+    if len(set(known)) < 2:
+        return []
+    runs: list[list] = []
+    cur = known[0]
+    for (a, b), lang in zip(blocks, langs):
+        cur = lang or cur  # an unsure block keeps the language before it
+        if runs and runs[-1][2] == cur:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b, cur])
+    edges = [0] + [(runs[i][1] + runs[i + 1][0]) // 2 for i in range(len(runs) - 1)] + [len(audio)]
+    return [(int(edges[i]), int(edges[i + 1]), r[2]) for i, r in enumerate(runs)]
+
+
+def transcribe_chunk(model, audio: np.ndarray, opts: AsrOptions, language: str | None, offset_s: float,
+                     per_segment_language: bool) -> dict:
+    """One chunk; with ``per_segment_language`` each run of one language is decoded in that language."""
+    runs = language_runs(model, audio) if per_segment_language else []
+    if not runs:
+        return transcribe_array(model, audio, opts, language, offset_s=offset_s)
+    parts = [transcribe_array(model, audio[a:b], opts, lang, offset_s=offset_s + a / SR) for a, b, lang in runs]
+    spoken: dict[str, float] = {}
+    for (a, b, lang) in runs:
+        spoken[lang] = spoken.get(lang, 0.0) + (b - a) / SR
+    return {"language": max(spoken, key=spoken.get), "languages": sorted(spoken),
+            "language_probability": min(p["language_probability"] for p in parts),
+            "segments": [s for p in parts for s in p["segments"]]}
+
+
+def translate_chunk(model, audio: np.ndarray, opts: AsrOptions, part: dict, offset_s: float) -> list[dict] | None:
+    """English segments of a chunk with speech in another language (None: all English already).
+
+    Each run of segments in one other language is translated from its own audio; English passes through.
+    """
+    segs = part["segments"]
+    if all(s["language"] == "en" for s in segs):
+        return None
+    out, i = [], 0
+    while i < len(segs):
+        lang, j = segs[i]["language"], i
+        while j + 1 < len(segs) and segs[j + 1]["language"] == lang:
+            j += 1
+        if lang == "en":
+            out += segs[i:j + 1]
+        else:
+            a = max(0, int((segs[i]["start"] - offset_s - 0.5) * SR))
+            b = min(len(audio), int((segs[j]["end"] - offset_s + 0.5) * SR))
+            tr = transcribe_array(model, audio[a:b], opts, lang, offset_s=offset_s + a / SR, task="translate")
+            out += [dict(s, language="en", source_language=lang) for s in tr["segments"]]
+        i = j + 1
+    return out
 
 
 def assemble(chunks: list[dict], model_name: str, duration_s: float) -> dict:
@@ -70,8 +152,15 @@ def assemble(chunks: list[dict], model_name: str, duration_s: float) -> dict:
     for s in segments:
         langs[s["language"]] = langs.get(s["language"], 0.0) + s["end"] - s["start"]
     language = max(langs, key=langs.get) if langs else (chunks[0]["language"] if chunks else None)
-    return {"version": 1, "model": model_name, "language": language, "languages": sorted(langs),
-            "duration_s": round(duration_s, 3), "chunks": len(chunks), "segments": segments}
+    out = {"version": 1, "model": model_name, "language": language, "languages": sorted(langs),
+           "duration_s": round(duration_s, 3), "chunks": len(chunks), "segments": segments, "translation": None}
+    if any(c.get("translation") for c in chunks):
+        # English chunks of a mixed video are already English: they join the track as they are
+        tr = [s for c in chunks for s in (c.get("translation") or [x for x in c["segments"] if x["language"] == "en"])]
+        for i, s in enumerate(tr):
+            s["index"] = i
+        out["translation"] = {"language": "en", "source_languages": sorted(set(langs) - {"en"}), "segments": tr}
+    return out
 
 
 class TranscribeStage:
@@ -100,7 +189,9 @@ class TranscribeStage:
         if not model.model.is_multilingual:
             language = "en"
         bounds = chunk_bounds(audio, ctx.settings.asr_chunk_s)
-        plan = plan_key(opts, language, bounds)
+        translate = bool(model.model.is_multilingual)
+        plan = plan_key(opts, language, bounds, translate)
+        per_segment_language = translate and language is None
         chunks, resumed = [], 0
         with ctx.scratch_dir() as tmp:
             for i, (a, b) in enumerate(bounds):
@@ -111,8 +202,11 @@ class TranscribeStage:
                     resumed += 1
                     continue
                 ctx.check_alive()
-                part = transcribe_array(model, audio[a:b], opts, language, offset_s=a / SR)
+                part = transcribe_chunk(model, audio[a:b], opts, language, a / SR, per_segment_language)
                 part |= {"index": i, "start": round(a / SR, 3), "end": round(b / SR, 3)}
+                if translate:
+                    ctx.check_alive()
+                    part["translation"] = translate_chunk(model, audio[a:b], opts, part, a / SR)
                 ctx.check_alive()
                 out = Path(tmp) / f"chunk-{i}.json"
                 out.write_text(json.dumps(part))
@@ -125,7 +219,7 @@ class TranscribeStage:
             ctx.write_artifact("transcript.json", out, "application/json", model=opts.model,
                                language=transcript["language"], segments=len(transcript["segments"]))
         return {"model": opts.model, "language": transcript["language"], "segments": len(transcript["segments"]),
-                "chunks": len(bounds), "resumed_chunks": resumed}
+                "chunks": len(bounds), "resumed_chunks": resumed, "translated": bool(transcript["translation"])}
 
 
 registry.register(TranscribeStage())

@@ -15,13 +15,14 @@ KINDS = ("speech_asr", "speech_multispeaker", "av_speech")
 
 def transcribe_file(model, opts: AsrOptions, audio, language: str | None, chunk_s: float) -> list[dict]:
     """The same path as stage ``transcribe``: quiet-point chunks, cleaned segments."""
-    from clipdex.analyzers.transcription import transcribe_array
+    from clipdex.analyzers.transcription import transcribe_chunk
 
     if not model.model.is_multilingual:
         language = "en"
+    per_segment = model.model.is_multilingual and language is None  # as the stage does
     segs = []
     for a, b in chunk_bounds(audio, chunk_s):
-        segs += transcribe_array(model, audio[a:b], opts, language, offset_s=a / SR)["segments"]
+        segs += transcribe_chunk(model, audio[a:b], opts, language, a / SR, per_segment)["segments"]
     return segs
 
 

@@ -92,6 +92,40 @@ def _retime(cues: list[Cue]) -> list[Cue]:
     return cues
 
 
+# Sound events worth a label for viewers who cannot hear them (speech and silence never are).
+EVENT_TAGS = frozenset({"music", "singing", "applause", "laughter", "cheering", "gunshot", "explosion", "siren",
+                        "scream", "dog"})
+EVENT_GUARD_S = 0.3  # keep this much air between a speech cue and a sound label
+
+
+def _free(a: float, b: float, busy: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Parts of [a, b] that no busy interval covers."""
+    out = []
+    for x, y in sorted(busy):
+        if y <= a or x >= b:
+            continue
+        if x > a:
+            out.append((a, x))
+        a = max(a, y)
+    if b > a:
+        out.append((a, b))
+    return out
+
+
+def add_event_cues(cues: list[Cue], events: list[dict], min_s: float = MIN_S) -> list[Cue]:
+    """Speech cues plus "[music]"-style labels for sound events in the gaps without speech
+    (broadcast convention): each label lasts 1-7 s and never overlaps a speech cue or another label."""
+    busy = [(c.start - EVENT_GUARD_S, c.end + EVENT_GUARD_S) for c in cues]
+    labels: list[Cue] = []
+    for e in sorted(events, key=lambda e: (e["start"], e["tag"])):
+        if e["tag"] not in EVENT_TAGS:
+            continue
+        for a, b in _free(float(e["start"]), float(e["end"]), busy + [(c.start, c.end) for c in labels]):
+            if b - a >= min_s:
+                labels.append(Cue(round(a, 3), round(min(b, a + MAX_S), 3), [f"[{e['tag']}]"]))
+    return sorted(cues + labels, key=lambda c: c.start)
+
+
 def _ts(t: float, sep: str) -> str:
     ms = int(round(t * 1000))
     h, ms = divmod(ms, 3_600_000)
@@ -113,8 +147,9 @@ def to_vtt(cues: list[Cue]) -> str:
 def to_txt(segments: list[dict], speakers: bool = False) -> str:
     lines, last = [], object()
     for s in segments:
-        if speakers and s.get("speaker") != last:
-            lines.append(f"\n{s.get('speaker') or 'Unknown'}:")
-            last = s.get("speaker")
+        who = s.get("speaker_name") or s.get("speaker")
+        if speakers and who != last:
+            lines.append(f"\n{who or 'Unknown'}:")
+            last = who
         lines.append(s["text"])
     return "\n".join(lines).strip() + "\n"

@@ -10,10 +10,18 @@ from sqlalchemy.orm import Session
 
 from clipdex.errors import ClipdexError
 from clipdex.models import Artifact, TranscriptCorrection
+from clipdex.speech import speakers as voices
 
 
 class NotReady(ClipdexError):
     status, code, title = 409, "transcript.not_ready", "Transcript not ready"
+
+
+class TranslationUnavailable(ClipdexError):
+    status, code, title = 409, "transcript.translation_unavailable", "Translation not available"
+
+
+TRANSLATION_TRACK = "en-translation"
 
 
 def artifact_json(platform, s: Session, video_id: uuid.UUID, stage: str, name: str) -> dict | None:
@@ -88,23 +96,54 @@ def apply_corrections(segments: list[dict], corrections: list[TranscriptCorrecti
     return segments
 
 
-def load(platform, s: Session, video_id: uuid.UUID, *, with_corrections: bool = True) -> dict:
-    """The merged transcript of a video; NotReady while the transcription stage has not finished."""
+def load(platform, s: Session, video_id: uuid.UUID, *, with_corrections: bool = True, track: str = "original") -> dict:
+    """The merged transcript of a video; NotReady while the transcription stage has not finished.
+
+    ``track="en-translation"``: Whisper's English translation instead (no corrections apply to it);
+    TranslationUnavailable when the video has none (English speech, or an English-only model).
+    """
     base = artifact_json(platform, s, video_id, "transcribe", "transcript.json")
     if base is None:
         raise NotReady("The transcript of this video is not ready yet.")
+    if track == TRANSLATION_TRACK:
+        if not base.get("translation"):
+            raise TranslationUnavailable("This video has no English translation: it is in English, or the "
+                                         "deployment's speech model is English-only.")
+        tr = base["translation"]
+        base = {**{k: v for k, v in base.items() if k != "translation"}, "track": TRANSLATION_TRACK,
+                "language": tr["language"], "source_languages": tr.get("source_languages", []),
+                "segments": tr["segments"]}
+        with_corrections = False
+    else:
+        base = {k: v for k, v in base.items() if k != "translation"}
+        base["track"] = "original"
     spk = artifact_json(platform, s, video_id, "diarize", "speakers.json")
     segments = assign_speakers(base["segments"], spk["turns"] if spk else [])
     if with_corrections:
         rows = s.scalars(select(TranscriptCorrection).where(TranscriptCorrection.video_id == video_id)
                          .order_by(TranscriptCorrection.updated_at)).all()
         segments = apply_corrections(segments, list(rows))
+    names = speaker_names(s, spk)
     for i, seg in enumerate(segments):
         seg["index"] = i
         seg.setdefault("corrected", False)
+        seg["speaker_name"] = names.get(seg.get("speaker"), {}).get("name")
+        for w in seg["words"]:
+            w.setdefault("speaker", seg.get("speaker"))
+            w["speaker_name"] = names.get(w.get("speaker"), {}).get("name")
     return {**{k: v for k, v in base.items() if k != "segments"}, "speakers": spk["speakers"] if spk else [],
-            "segments": segments}
+            "speaker_names": {k: v["name"] for k, v in names.items()}, "segments": segments}
+
+
+def speaker_names(s: Session, spk: dict | None) -> dict[str, dict]:
+    """The tenant's named voices among this video's speakers, matched against the profiles as they are now."""
+    tenant_id = s.info.get("tenant_id")
+    if not spk or not spk.get("centroids") or tenant_id is None:
+        return {}
+    return voices.match(spk["centroids"], voices.tenant_profiles(s, tenant_id))
 
 
 def words_of(transcript: dict) -> list[dict]:
-    return [dict(w, speaker=w.get("speaker", seg.get("speaker"))) for seg in transcript["segments"] for w in seg["words"]]
+    """Every word with its speaker shown by name where the voice is named, else by label."""
+    return [dict(w, speaker=w.get("speaker_name") or w.get("speaker") or seg.get("speaker_name") or seg.get("speaker"))
+            for seg in transcript["segments"] for w in seg["words"]]

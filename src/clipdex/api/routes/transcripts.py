@@ -33,20 +33,25 @@ class SegmentUpdate(BaseModel):
         return " ".join(v.split())
 
 
-@router.get("/{video_id}/transcript", summary="The transcript as json, txt, srt or vtt",
+@router.get("/{video_id}/transcript", summary="The transcript (or its English translation) as json, txt, srt or vtt",
             responses={200: {"content": {m: {} for m in MEDIA.values()}}})
 def get_transcript(video_id: uuid.UUID, principal: Authed, platform: PlatformDep,
                    format: Literal["json", "txt", "srt", "vtt"] = "json",
-                   speakers: Annotated[bool, Query(description="speaker labels in txt/srt/vtt")] = False) -> Response:
+                   speakers: Annotated[bool, Query(description="speaker labels in txt/srt/vtt")] = False,
+                   events: Annotated[bool, Query(description="sound-event cues ([music]) in srt/vtt")] = False,
+                   track: Literal["original", "en-translation"] = "original") -> Response:
     with access.session_for(platform, principal, readonly=True) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
-        t = transcript.load(platform, s, v.id)
+        t = transcript.load(platform, s, v.id, track=track)
+        sound = transcript.artifact_json(platform, s, v.id, "sound_events", "sound_events.json") if events else None
     if format == "json":
         return _json(t)
     if format == "txt":
         body = subtitles.to_txt(t["segments"], speakers)
     else:
         cues = subtitles.build_cues(transcript.words_of(t), speakers=speakers)
+        if sound:
+            cues = subtitles.add_event_cues(cues, sound["events"])
         body = subtitles.to_srt(cues) if format == "srt" else subtitles.to_vtt(cues)
     return PlainTextResponse(body, media_type=MEDIA[format])
 
