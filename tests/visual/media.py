@@ -59,3 +59,16 @@ def make_face_video(path: Path, image: Path, seconds: float = 2.0) -> Path:
                                        "[1:v]format=yuv420p[b];[a][b]concat=n=2:v=1:a=0[v]",
                     "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)
     return path
+
+
+VFR_CUT_S = 2.0  # 10 fps pattern for 2 s, then 30 fps bars for 1.5 s (frame 20 starts at 2.0 s)
+
+
+def make_vfr_video(path: Path) -> Path:
+    """A variable-frame-rate clip: frame number / average rate puts the cut at ~1.07 s, not 2.0 s."""
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2",
+                    "-f", "lavfi", "-i", "smptebars=size=320x240:rate=30:duration=1.5", "-filter_complex",
+                    "[0:v]settb=1/1000,format=yuv420p[a];[1:v]settb=1/1000,format=yuv420p[b];"
+                    "[a][b]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-fps_mode", "passthrough", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-video_track_timescale", "1000", str(path)], check=True)
+    return path

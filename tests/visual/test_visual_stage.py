@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from clipdex.analyzers.shots import ShotDetector, feature
 from clipdex.analyzers.visual import VisualOptions, VisualPass
 from clipdex.media.frames import probe_spec, read_frames
+from clipdex.models import JobStage
 from tests.conftest import drain, upload
 from tests.visual import media
 
@@ -48,6 +50,12 @@ def test_stage_through_the_api(visual_platform, vclient, vtenant, shots_video):
     assert detail["status"] == "ready", detail
     visual = next(s for s in detail["job"]["stages"] if s["name"] == "visual")
     assert visual["status"] == "succeeded"
+    scenes_stage = next(s for s in detail["job"]["stages"] if s["name"] == "scenes")
+    assert scenes_stage["status"] == "succeeded"  # no transcript here: the visual grouping stands
+    with visual_platform.db.tenant(vtenant.id) as s:
+        thumb = s.scalar(select(JobStage).where(JobStage.name == "thumbnail"))
+        assert thumb.status == "succeeded" and thumb.output.get("source") == "visual", thumb.output  # no decode
+    assert {a["name"] for a in detail["artifacts"] if a["stage"] == "thumbnail"} == {"poster.jpg", "thumb.jpg"}
     names = {a["name"] for a in detail["artifacts"] if a["stage"] == "visual"}
     assert {"shots.json", "scenes.json", "cues.json", "text.json", "tags.json", "faces.json", "storyboard.jpg",
             "storyboard.vtt", "poster.jpg", "keyframe-00000.jpg", "keyframe-00000-160.jpg"} <= names

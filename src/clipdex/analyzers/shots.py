@@ -78,13 +78,23 @@ class ShotDetector:
         self.dk: list[float] = []
         self.lin: list[float] = []
         self.v: list[float] = []
+        self.times: list[float] = []  # presentation time of each frame (variable frame rate safe)
         self.n = 0
+
+    def time_at(self, frame: int) -> float:
+        """Presentation time of ``frame``; ``n`` (one past the end) is the end of the last frame."""
+        if frame < len(self.times):
+            return self.times[frame]
+        if not self.times:
+            return frame / self.fps
+        return self.times[-1] + (frame - len(self.times) + 1) / self.fps
 
     @property
     def last_diff(self) -> float:
         return self.d1[-1] if self.d1 else 0.0
 
-    def feed(self, feat: np.ndarray) -> None:
+    def feed(self, feat: np.ndarray, t: float | None = None) -> None:
+        self.times.append(self.n / self.fps if t is None else t)
         ring = self.ring
         self.d1.append(_mad(feat, ring[-1]) if ring else 0.0)
         self.v.append(float(feat[..., 2].mean()))
@@ -159,7 +169,7 @@ class ShotDetector:
         out = []
         for i, b in enumerate(edges):
             end = edges[i + 1].frame if i + 1 < len(edges) else self.n
-            out.append(Shot(i, b.frame, end, round(b.frame / self.fps, 3), round(end / self.fps, 3), b.kind))
+            out.append(Shot(i, b.frame, end, round(self.time_at(b.frame), 3), round(self.time_at(end), 3), b.kind))
         return out
 
     def black_runs(self, min_frames: int = 3) -> list[tuple[int, int]]:

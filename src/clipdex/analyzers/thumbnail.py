@@ -1,4 +1,8 @@
-"""Stage ``thumbnail``: a poster frame and a small thumbnail for lists."""
+"""Stage ``thumbnail``: a poster frame and a small thumbnail for lists.
+
+When the ``visual`` stage is planned, this stage waits for it and derives both images from the
+poster the visual pass picked (the sharpest keyframe of the longer shots): no second decode of the
+video. Without visual analysis (switched off, or it found no keyframe) FFmpeg grabs a still frame."""
 
 from __future__ import annotations
 
@@ -10,9 +14,47 @@ from clipdex.pipeline import registry
 SIZES = {"poster.jpg": 640, "thumb.jpg": 320}
 
 
+def _visual_poster(ctx) -> tuple[bytes, float | None] | None:
+    """The visual stage's poster.jpg of this video and its time, if it made one."""
+    if "visual" not in ctx.inputs or ctx.inputs["visual"].get("skipped"):
+        return None
+    from sqlalchemy import select
+
+    from clipdex.models import Artifact
+
+    v = ctx.video
+    with ctx.platform.db.tenant(v.tenant_id) as s:
+        art = s.scalar(select(Artifact).where(Artifact.video_id == v.id, Artifact.stage == "visual",
+                                              Artifact.name == "poster.jpg"))
+        key, t = (art.blob_key, (art.meta or {}).get("t")) if art else (None, None)
+    if key is None:
+        return None
+    with ctx.platform.blobs.open(key) as f:
+        return f.read(), t
+
+
+def _from_visual(ctx, tmp: Path, jpeg: bytes) -> bool:
+    import cv2
+    import numpy as np
+
+    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        return False
+    for name, width in SIZES.items():
+        h, w = img.shape[:2]
+        out = img if w <= width else cv2.resize(img, (width, max(2, round(h * width / w))),
+                                                interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            return False
+        (tmp / name).write_bytes(buf.tobytes())
+    return True
+
+
 class ThumbnailStage:
     name, version = "thumbnail", "1"
     requires = ("probe",)
+    after = ("visual",)  # when planned, the poster comes from the visual pass (no decode here)
     produces = tuple(SIZES)
     queue = "cpu"
 
@@ -23,6 +65,14 @@ class ThumbnailStage:
         probe = ctx.inputs.get("probe", {})
         if not probe.get("has_video"):
             return {"skipped": "no video stream"}
+        poster = _visual_poster(ctx)
+        if poster is not None:
+            with ctx.scratch_dir() as tmp:
+                if _from_visual(ctx, Path(tmp), poster[0]):
+                    for name, width in SIZES.items():
+                        ctx.write_artifact(name, Path(tmp) / name, "image/jpeg", at_s=poster[1], width=width,
+                                           source="visual")
+                    return {"at_s": poster[1], "source": "visual"}
         duration = probe.get("duration_s") or 0.0
         at = min(duration * 0.1, 10.0)  # early, but past black leaders and fade-ins
         with ctx.source_path() as src, ctx.scratch_dir() as tmp:

@@ -77,9 +77,9 @@ class VisualPass:
         fps = self.spec.fps
         self.det = shotlib.ShotDetector(fps)
         self.kf_step = max(1, int(round(fps * self.opts.keyframe_step_s)))
-        self.bucket_frames = max(1, int(round(fps * self.opts.bucket_s)))
         self.buckets: list[_Candidate] = []
         self._bucket_start = 0
+        self._bucket_t = 0.0
         self._bucket_best: _Candidate | None = None
         self.sb_period = max(1.0, self.duration_s / self.opts.storyboard_tiles) if self.duration_s else 1.0
         self.tiles: list[tuple[float, np.ndarray]] = []
@@ -97,15 +97,16 @@ class VisualPass:
     def feed(self, index: int, t: float, image: np.ndarray) -> None:
         t0 = time.perf_counter()
         feat = shotlib.feature(image)
-        self.det.feed(feat)
+        self.det.feed(feat, t)
         cut_hint = self.det.last_diff >= self.det.opts.cut_min
         self._time("shots", t0)
         if cut_hint:
             self._cut_since["face"] = True
             self._next["ocr"] = min(self._next["ocr"], t + 0.2)  # read a new shot early, past the cut
-        if cut_hint or index - self._bucket_start >= self.bucket_frames:
+        # stretches are measured in presentation time (variable frame rate), half a frame of slack
+        if cut_hint or t - self._bucket_t >= self.opts.bucket_s - 0.5 / self.spec.fps:
             self._close_bucket()
-            self._bucket_start = index
+            self._bucket_start, self._bucket_t = index, t
         if (index - self._bucket_start) % self.kf_step == 0:
             t0 = time.perf_counter()
             self._candidate(index, t, image, feat)
@@ -167,7 +168,8 @@ class VisualPass:
         if self.tagline is not None:
             self._flush_tags()
         fps, n = self.spec.fps, self.n
-        end_s = n / fps
+        at = self.det.time_at
+        end_s = at(n)
         shots = self.det.shots()
         keyframes: dict[int, _Candidate] = {}
         for s in shots:
@@ -181,9 +183,9 @@ class VisualPass:
         scenes = shotlib.group_scenes(shots, hists)
         fmin = max(1, int(round(fps * 2.0)))
         cues = {
-            "black": [{"start_s": round(a / fps, 3), "end_s": round(b / fps, 3)}
+            "black": [{"start_s": round(at(a), 3), "end_s": round(at(b), 3)}
                       for a, b in self.det.black_runs(max(1, int(round(fps * 0.1))))],
-            "frozen": [{"start_s": round(a / fps, 3), "end_s": round(b / fps, 3)}
+            "frozen": [{"start_s": round(at(a), 3), "end_s": round(at(b), 3)}
                        for a, b in self.det.frozen_runs(fmin)],
         }
         return {"frames": n, "fps": fps, "duration_s": round(end_s, 3), "shots": shots, "scenes": scenes,
@@ -313,8 +315,12 @@ def write_outputs(ctx, tmp: Path, vp: VisualPass, r: dict) -> dict:
 
 
 def _store_faces(ctx, tmp: Path, tracks) -> dict:
+    from clipdex.models import Tenant
     from clipdex.people.service import NewFace, replace_video_faces
 
+    with ctx.platform.db.tenant(ctx.video.tenant_id) as s:  # switched off (and maybe purged) meanwhile?
+        if not (s.get(Tenant, ctx.video.tenant_id).settings or {}).get("face_analysis", True):
+            return {"face_tracks": 0, "faces_skipped": "face analysis switched off during the run"}
     tracks = [tr for tr in tracks if tr.embeddings]
     labels = cluster([tr.embedding for tr in tracks])
     faces = []

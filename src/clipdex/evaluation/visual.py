@@ -19,16 +19,38 @@ def _entries(corpus: Path, kinds: tuple[str, ...]) -> list[dict]:
     return [e for e in m["entries"] if e.get("kind") in kinds]
 
 
-def detect_shots(settings: Settings, path: Path, width: int = 320) -> tuple[list[int], float, int]:
-    """Boundary frames of ``path`` (one decode), its frame rate and frame count."""
+def detect_shots(settings: Settings, path: Path, width: int = 320, *,
+                 times: list[float] | None = None) -> tuple[list[int], float, int]:
+    """Boundary frames of ``path`` (one decode), its frame rate and frame count; ``times`` (if given)
+    receives each boundary's presentation time in seconds."""
     from clipdex.analyzers.shots import ShotDetector, feature
     from clipdex.media.frames import probe_spec, read_frames
 
     spec = probe_spec(settings, path, width)
     det = ShotDetector(spec.fps)
     for f in read_frames(settings, path, spec):
-        det.feed(feature(f.image))
-    return [b.frame for b in det.boundaries()], spec.fps, det.n
+        det.feed(feature(f.image), f.t)
+    bounds = det.boundaries()
+    if times is not None:
+        times[:] = [det.time_at(b.frame) for b in bounds]
+    return [b.frame for b in bounds], spec.fps, det.n
+
+
+def _variable_frame_rate(corpus: Path, e: dict) -> bool:
+    """The entry (or its sidecar, ``ground_truth_file``) says ``variable_frame_rate: true``, or gives
+    its cuts only as ``hard_cut_times_s``."""
+    gt = e.get("ground_truth") or {}
+    if gt.get("variable_frame_rate") or e.get("variable_frame_rate"):
+        return True
+    if gt.get("hard_cut_times_s") and not gt.get("hard_cuts"):  # cuts given only as times: VFR convention
+        return True
+    side = e.get("ground_truth_file")
+    if side and (corpus / side).is_file():
+        try:
+            return bool(json.loads((corpus / side).read_text()).get("variable_frame_rate"))
+        except (ValueError, OSError):
+            return False
+    return False
 
 
 def eval_shots(corpus: Path, settings: Settings) -> dict:
@@ -37,16 +59,30 @@ def eval_shots(corpus: Path, settings: Settings) -> dict:
     for e in _entries(corpus, ("shot_boundary", "av_speech")):
         gt = e.get("ground_truth") or {}
         t0 = time.perf_counter()
-        pred, fps, _ = detect_shots(settings, corpus / e["file"])
+        pred_t: list[float] = []
+        pred, fps, _ = detect_shots(settings, corpus / e["file"], times=pred_t)
         wall = time.perf_counter() - t0
         cuts = list(gt.get("hard_cuts") or [])
-        if gt.get("hard_cut_times_s"):  # variable frame rate: compare in time (+-0.05 s ~ frames)
-            cuts = [int(round(t * fps)) for t in gt["hard_cut_times_s"]]
-        r = match_boundaries(pred, cuts, [list(g) for g in gt.get("gradual_transitions") or []])
+        graduals = [list(g) for g in gt.get("gradual_transitions") or []]
+        if _variable_frame_rate(corpus, e):
+            # variable frame rate: frame numbers mean nothing; match presentation times, +-0.05 s (in ms)
+            cut_t = gt.get("hard_cut_times_s") or [c / fps for c in cuts]
+            r = match_boundaries([int(round(t * 1000)) for t in pred_t], [int(round(t * 1000)) for t in cut_t],
+                                 [[int(round(a / fps * 1000)), int(round(b / fps * 1000))] for a, b in graduals]
+                                 if not gt.get("gradual_times_s") else
+                                 [[int(round(a * 1000)), int(round(b * 1000))] for a, b in gt["gradual_times_s"]],
+                                 tol=50)
+            r["offsets"] = [int(round(o / 1000 * fps)) for o in r["offsets"]]
+            r["matched_by"] = "time_0.05s"
+        else:
+            if gt.get("hard_cut_times_s"):
+                cuts = [int(round(t * fps)) for t in gt["hard_cut_times_s"]]
+            r = match_boundaries(pred, cuts, graduals)
         offsets += r.pop("offsets")
         for k in tot:
             tot[k] += r[k]
-        files.append({"file": e["file"], "predicted": pred, "wall_s": round(wall, 3), **r,
+        files.append({"file": e["file"], "predicted": pred, "predicted_s": [round(t, 3) for t in pred_t],
+                      "wall_s": round(wall, 3), **r,
                       **prf(r["tp_cuts"] + r["tp_gradual"], r["n_pred"], r["n_cuts"] + r["n_gradual"])})
     tp_c, tp_g = tot["tp_cuts"], tot["tp_gradual"]
     fp = tot["n_pred"] - tp_c - tp_g

@@ -8,6 +8,7 @@ media runner's limits: own process group, address-space cap, no core files, wall
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 import time
@@ -73,34 +74,88 @@ def probe_spec(settings: Settings, src: Path, max_width: int) -> FrameSpec:
     return frame_spec(media, max_width)
 
 
+_SHOWINFO = re.compile(rb"Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(-?[0-9.eE+-]+)")
+
+
+class _Clock:
+    """Presentation times of decoded frames, parsed from ``showinfo`` lines on FFmpeg's stderr as they
+    come (one float per frame; the rest of the log keeps only its tail, for error messages)."""
+
+    def __init__(self, stream) -> None:
+        self.times: list[float] = []
+        self.tail = bytearray()
+        self.done = False
+        self.broken = False
+        self._cv = threading.Condition()
+        self._stream = stream
+
+    def run(self) -> None:
+        try:
+            for line in self._stream:
+                m = _SHOWINFO.search(line)
+                if m:
+                    with self._cv:
+                        self.times.append(float(m.group(3)))
+                        self._cv.notify_all()
+                elif b"Parsed_showinfo" not in line and b"[info]" not in line[:40]:
+                    self.tail += line
+                    del self.tail[:-20000]
+        finally:
+            with self._cv:
+                self.done = True
+                self._cv.notify_all()
+
+    def time_of(self, index: int, wait_s: float = 10.0) -> float | None:
+        """The time of frame ``index``. FFmpeg logs a frame before writing it, so the line is (about to
+        be) there; should it not come within ``wait_s`` (a log format this parser does not know), stop
+        waiting for good and let the caller fall back to the nominal rate."""
+        with self._cv:
+            if not self.broken:
+                self._cv.wait_for(lambda: len(self.times) > index or self.done, timeout=wait_s)
+                self.broken = len(self.times) <= index and not self.done
+            return self.times[index] if len(self.times) > index else None
+
+
 def read_frames(settings: Settings, src: Path, spec: FrameSpec, *, timeout_s: float | None = None) -> Iterator[Frame]:
     """Yield every frame of the first video stream at ``spec`` size, in order.
 
-    Timestamps are ``index / fps`` (constant frame rate, every decoded frame passed through).
+    Every decoded frame is passed through (``-fps_mode passthrough``: none duplicated or dropped) and
+    its timestamp is the stream's own presentation time, so variable-frame-rate files get real times.
+    Where a time is missing (a filter log line lost) the frame gets the previous time plus 1/fps.
     """
-    args = [settings.ffmpeg_bin, "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file",
+    args = [settings.ffmpeg_bin, "-nostdin", "-hide_banner", "-nostats", "-v", "level+info",
+            "-protocol_whitelist", "file",
             "-i", f"file:{src}", "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
-            "-vf", f"scale={spec.width}:{spec.height}:flags=area", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
+            "-vf", f"scale={spec.width}:{spec.height}:flags=area,showinfo=checksum=0",
+            "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
     limits = Limits(timeout_s=timeout_s or settings.ffmpeg_timeout_s, memory_bytes=settings.media_memory_bytes)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
     size = spec.width * spec.height * 3
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, preexec_fn=_constrain(limits), bufsize=size)
-    err: list[bytes] = []
-    drain = threading.Thread(target=lambda: err.append(proc.stderr.read()[-20000:]), daemon=True)
+    clock = _Clock(proc.stderr)
+    drain = threading.Thread(target=clock.run, daemon=True)
     drain.start()
     deadline = time.monotonic() + limits.timeout_s
     timer = threading.Timer(limits.timeout_s, lambda: _kill(proc))
     timer.daemon = True
     timer.start()
     index = 0
+    step = 1.0 / spec.fps if spec.fps > 0 else 0.04
+    origin: float | None = None
+    prev = -step
     try:
         while True:
             buf = proc.stdout.read(size)
             if len(buf) < size:
                 break
             img = np.frombuffer(buf, np.uint8).reshape(spec.height, spec.width, 3)
-            yield Frame(index, index / spec.fps, img)
+            pts = clock.time_of(index)
+            if pts is not None and origin is None:
+                origin = min(0.0, pts)  # negative leading times (edit lists) shift to zero
+            t = prev + step if pts is None else max(pts - (origin or 0.0), prev + 1e-6)
+            prev = t
+            yield Frame(index, round(t, 6), img)
             index += 1
     finally:
         timer.cancel()

@@ -3,6 +3,7 @@ returned to the caller to run after the commit (a failed delete keeps its files,
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -98,8 +99,11 @@ def recompute(s: Session, person_id: uuid.UUID) -> None:
     s.flush()
 
 
-def delete_person(s: Session, person: Person) -> list[str]:
-    """Removes the person, every face (embedding) of theirs and the face thumbnails; returns blob keys."""
+def delete_person(s: Session, person: Person, blobs=None) -> list[str]:
+    """Removes the person, every face (embedding) of theirs and the face thumbnails; returns blob keys.
+
+    With ``blobs``, the faces.json of every video the person was seen in is rewritten without their
+    tracks (times and boxes are biometric traces too) before the commit."""
     faces = list(s.scalars(select(Face).where(Face.person_id == person.id)))
     keys = [f.thumb_key for f in faces if f.thumb_key]
     if keys:
@@ -108,7 +112,53 @@ def delete_person(s: Session, person: Person) -> list[str]:
     s.execute(delete(Face).where(Face.person_id == person.id).execution_options(synchronize_session=False))
     s.delete(person)
     s.flush()
+    if blobs is not None:
+        rewrite_faces_docs(s, blobs, {f.video_id for f in faces})
     return keys
+
+
+def rewrite_faces_docs(s: Session, blobs, video_ids) -> int:
+    """Make each video's faces.json agree with its face rows: tracks without a row (a deleted
+    person's) go, the rest get their current person (after merges and splits). Returns how many
+    tracks were removed. The blob is overwritten in place, before the caller commits: should the
+    commit fail, the document has lost tracks of a person who still exists, never the reverse."""
+    removed = 0
+    for vid in sorted(video_ids, key=str):
+        art = s.scalar(select(Artifact).where(Artifact.video_id == vid, Artifact.stage == "visual",
+                                              Artifact.name == "faces.json"))
+        if art is None:
+            continue
+        with blobs.open(art.blob_key) as f:
+            doc = json.load(f)
+        person_of = {int(track): str(pid) for track, pid in s.execute(
+            select(Face.track, Face.person_id).where(Face.video_id == vid))}
+        tracks = doc.get("tracks") or []
+        kept = [dict(t, person_id=person_of[int(t["track"])]) for t in tracks
+                if t.get("track") is not None and int(t["track"]) in person_of]
+        removed += len(tracks) - len(kept)
+        doc["tracks"] = kept
+        art.size_bytes = blobs.put_bytes(art.blob_key, json.dumps(doc).encode())
+    s.flush()
+    return removed
+
+
+def purge_tenant_faces(s: Session, tenant_id: uuid.UUID) -> tuple[dict, list[str]]:
+    """Every face embedding, person and face artifact (faces.json, face crops) of the tenant.
+    Returns counts and the blob keys to delete after the commit."""
+    arts = list(s.scalars(select(Artifact).where(
+        Artifact.tenant_id == tenant_id, Artifact.stage == "visual",
+        (Artifact.name == "faces.json") | Artifact.name.like("face-%.jpg"))))
+    keys = {a.blob_key for a in arts}
+    keys |= {k for k in s.scalars(select(Face.thumb_key).where(Face.tenant_id == tenant_id)) if k}
+    n_faces = int(s.scalar(select(func.count()).select_from(Face).where(Face.tenant_id == tenant_id)) or 0)
+    n_people = int(s.scalar(select(func.count()).select_from(Person).where(Person.tenant_id == tenant_id)) or 0)
+    if arts:
+        s.execute(delete(Artifact).where(Artifact.tenant_id == tenant_id, Artifact.id.in_([a.id for a in arts]))
+                  .execution_options(synchronize_session=False))
+    s.execute(delete(Face).where(Face.tenant_id == tenant_id).execution_options(synchronize_session=False))
+    s.execute(delete(Person).where(Person.tenant_id == tenant_id).execution_options(synchronize_session=False))
+    s.flush()
+    return {"faces": n_faces, "people": n_people, "artifacts": len(arts)}, sorted(keys)
 
 
 def merge(s: Session, into: Person, others: list[Person]) -> None:

@@ -1,12 +1,13 @@
 """The people gallery: list, name, merge, split and delete people; a video's people; the tenant's
-face-analysis switch. Deleting a person deletes their face embeddings and face thumbnails."""
+face-analysis switch. Deleting a person deletes their face embeddings and face thumbnails and takes
+their tracks out of faces.json; switching face analysis off with ``purge=true`` deletes all of it."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -58,6 +59,10 @@ class FaceSettings(BaseModel):
     face_analysis: bool
 
 
+class FaceSettingsChanged(FaceSettings):
+    purged: dict[str, int] | None = None  # what ``purge=true`` deleted (faces, people, artifacts)
+
+
 def _thumb(platform, key: str | None) -> str | None:
     if not key:
         return None
@@ -97,15 +102,32 @@ def get_face_settings(principal: Authed, platform: PlatformDep) -> FaceSettings:
         return FaceSettings(face_analysis=bool((t.settings or {}).get("face_analysis", True)))
 
 
-@router.put("/people/settings", response_model=FaceSettings, summary="Turn face analysis on or off (owners)")
-def put_face_settings(body: FaceSettings, principal: Authed, platform: PlatformDep) -> FaceSettings:
+@router.put("/people/settings", response_model=FaceSettingsChanged,
+            summary="Turn face analysis on or off (owners); purge=true also deletes the tenant's face data")
+def put_face_settings(body: FaceSettings, principal: Authed, platform: PlatformDep,
+                      purge: bool = Query(False, description="with face_analysis=false: also delete every face "
+                                                             "embedding, person and face artifact of the tenant")
+                      ) -> FaceSettingsChanged:
     auth.ensure(principal, "tenant:update")
+    if purge and body.face_analysis:
+        from clipdex.errors import ClipdexError
+
+        raise ClipdexError("purge=true only goes with face_analysis=false.", code="people.purge_needs_off",
+                           status=422)
+    keys: list[str] = []
+    purged = None
     with access.session_for(platform, principal) as s:
         t = s.get(Tenant, access.tenant_of(principal))
         t.settings = {**(t.settings or {}), "face_analysis": body.face_analysis}
         audit.record(s, "tenant.face_analysis", actor=principal.actor, tenant_id=t.id, target=f"tenant:{t.id}",
                      face_analysis=body.face_analysis)
-        return body
+        if purge:
+            purged, keys = people.purge_tenant_faces(s, t.id)
+            audit.record(s, "tenant.face_data_purged", actor=principal.actor, tenant_id=t.id,
+                         target=f"tenant:{t.id}", **purged)
+    for key in keys:  # after the commit: a failed delete keeps its files
+        platform.blobs.delete(key)
+    return FaceSettingsChanged(face_analysis=body.face_analysis, purged=purged)
 
 
 @router.get("/people/{person_id}", response_model=PersonDetail, summary="A person with their appearances")
@@ -129,7 +151,7 @@ def update_person(person_id: uuid.UUID, body: PersonUpdate, principal: Authed, p
 def delete_person(person_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> None:
     with access.session_for(platform, principal) as s:
         p = access.get_owned(s, principal, Person, person_id, "video:delete")
-        keys = people.delete_person(s, p)
+        keys = people.delete_person(s, p, platform.blobs)
         audit.record(s, "person.deleted", actor=principal.actor, tenant_id=p.tenant_id, target=f"person:{p.id}")
     for key in keys:  # after the commit: a failed delete keeps its files
         platform.blobs.delete(key)

@@ -16,27 +16,43 @@ from clipdex.tenancy import access
 router = APIRouter(prefix="/videos", tags=["visual"])
 
 
-def _doc(platform, principal, video_id: uuid.UUID, name: str) -> dict:
+def _keys(platform, principal, video_id: uuid.UUID, name: str, stages: tuple[str, ...]) -> dict[str, str]:
     with access.session_for(platform, principal, readonly=True) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
-        art = s.scalar(select(Artifact).where(Artifact.video_id == v.id, Artifact.stage == "visual",
-                                              Artifact.name == name))
-        key = art.blob_key if art else None
-    if key is None:
-        raise ClipdexError("The visual analysis of this video is not available (yet).",
-                           code="visual.not_analyzed", status=409)
+        arts = s.scalars(select(Artifact).where(Artifact.video_id == v.id, Artifact.stage.in_(stages),
+                                                Artifact.name == name)).all()
+        return {a.stage: a.blob_key for a in arts}
+
+
+def _load(platform, key: str) -> dict:
     with platform.blobs.open(key) as f:
         return json.loads(f.read())
 
 
+def _doc(platform, principal, video_id: uuid.UUID, name: str, stages: tuple[str, ...] = ("visual",)) -> dict:
+    """The document ``name`` from the first of ``stages`` that has it (a later refinement first)."""
+    found = _keys(platform, principal, video_id, name, stages)
+    key = next((found[st] for st in stages if st in found), None)
+    if key is None:
+        raise ClipdexError("The visual analysis of this video is not available (yet).",
+                           code="visual.not_analyzed", status=409)
+    return _load(platform, key)
+
+
 @router.get("/{video_id}/shots", summary="Shots with their transitions and keyframes")
 def list_shots(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
-    return _doc(platform, principal, video_id, "shots.json")
+    doc = _doc(platform, principal, video_id, "shots.json")
+    refined = _keys(platform, principal, video_id, "scenes.json", ("scenes",)).get("scenes")
+    if refined:  # scene numbers from the speech-aware grouping, when the scenes stage has run
+        scene_of = {i: sc["index"] for sc in _load(platform, refined)["scenes"] for i in sc["shots"]}
+        for shot in doc.get("shots", []):
+            shot["scene"] = scene_of.get(shot["index"], shot.get("scene", 0))
+    return doc
 
 
 @router.get("/{video_id}/scenes", summary="Scenes: consecutive shots that belong together")
 def list_scenes(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
-    return _doc(platform, principal, video_id, "scenes.json")
+    return _doc(platform, principal, video_id, "scenes.json", ("scenes", "visual"))
 
 
 @router.get("/{video_id}/text", summary="On-screen text as timed spans with boxes")
