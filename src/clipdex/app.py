@@ -12,6 +12,7 @@ from clipdex import __version__
 from clipdex.api import problems
 from clipdex.api.middleware import RequestContext
 from clipdex.api.routes import admin, auth, blobs, health, jobs, team, uploads, usage, videos
+from clipdex.api.routes import speakers as speaker_routes
 from clipdex.api.routes import transcripts
 from clipdex.api.routes import people as people_routes
 from clipdex.api.routes import visual as visual_routes
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.state.meter = meter
     problems.install(app)
     for r in (auth.router, team.router, videos.router, uploads.router, jobs.router, usage.router, admin.router,
-              blobs.router, transcripts.router, visual_routes.router, people_routes.router):
+              blobs.router, transcripts.router, speaker_routes.router, visual_routes.router, people_routes.router):
         app.include_router(r, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(RequestContext, meter=meter)

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from clipdex.db.types import utcnow
 from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, Face, Invitation, Job, JobStage, Membership, Person,
-                            RefreshToken, Tenant, TranscriptCorrection, UploadSession, UsageRecord, User, Video)
+                            RefreshToken, SpeakerProfile, Tenant, TranscriptCorrection, UploadSession, UsageRecord,
+                            User, Video)
 
 
 @dataclass
@@ -52,6 +53,8 @@ def seed_tenant(platform, name: str) -> Seeded:
             AuditEvent(tenant_id=t.id, actor="seed", action="seed.created"),
             TranscriptCorrection(tenant_id=t.id, video_id=v.id, segment_index=0, start_s=0.0, end_s=1.0,
                                  text=f"{name} corrected {tag}", original_text="seed"),
+            SpeakerProfile(tenant_id=t.id, name=f"{name} voice {tag}", embedding=bytes(1024), source_video_id=v.id,
+                           source_label="S1"),
             RefreshToken(tenant_id=t.id, user_id=u.id, family_id=uuid.uuid4(), token_hash=secrets.token_hex(32),
                          expires_at=later),
         ]

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from clipdex.app import API_PREFIX, create_app
-from clipdex.models import Base, Face, Membership, Person, Tenant, User, Video
+from clipdex.models import Base, Face, Membership, Person, SpeakerProfile, Tenant, User, Video
 from clipdex.storage import keys
 from tests.conftest import PASSWORD, add_user, drain, login, make_settings, new_tenant
 from tests.media import make_video
@@ -164,6 +164,10 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("PATCH", f"{V}/videos/{{video_id}}/transcript/segments/{{index}}"): foreign(
         Call(path={"video_id": R("video"), "index": 0}, json={"text": "pwned"})),
     ("GET", f"{V}/videos/{{video_id}}/sound-events"): foreign(Call(path={"video_id": R("video")})),
+    ("POST", f"{V}/videos/{{video_id}}/speakers/{{label}}/name"): foreign(
+        Call(path={"video_id": R("video"), "label": "S1"}, json={"name": "pwned"})),
+    ("GET", f"{V}/speakers"): own("the token's tenant's named voices"),
+    ("DELETE", f"{V}/speakers/{{speaker_id}}"): foreign(Call(path={"speaker_id": R("speaker")})),
     # resumable uploads
     ("OPTIONS", f"{V}/uploads"): own("tus discovery", Call(headers=TUS)),
     ("POST", f"{V}/uploads"): own("creates an upload in the token's tenant",
@@ -375,6 +379,12 @@ def _finish_side(platform, client: TestClient, side: Side, owner: dict, name: st
         s.flush()
         side.refs |= {"person": str(person.id), "face": str(face.id)}
         side.secrets |= {str(person.id), str(face.id), person.name}
+        voice = SpeakerProfile(tenant_id=side.tenant_id, name=f"{name} voice {uuid.uuid4().hex[:8]}",
+                               embedding=bytes(1024))
+        s.add(voice)
+        s.flush()
+        side.refs["speaker"] = str(voice.id)
+        side.secrets |= {str(voice.id), voice.name}
     if name == "Bravo":
         queued = _post_video(client, owner, samples["b_only"], "bravo-queued.mp4", title="Bravo queued clip")
         jobs = client.get(f"{V}/jobs", headers=owner, params={"video_id": queued["id"]}).json()["items"]
