@@ -108,21 +108,23 @@ def platform(request, backend, tmp_path):
         truncate_all(url)
         settings = make_settings(tmp_path, database_url=url)
     else:
-        settings = make_settings(tmp_path)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate.upgrade(settings.resolved_database_url)
+        settings = _migrated_sqlite_settings(tmp_path)
     p = Platform.from_settings(settings)
     yield p
     p.close()
 
 
-@pytest.fixture
-def sqlite_platform(tmp_path):
-    """SQLite only, for tests that exercise behaviour independent of the database."""
+def _migrated_sqlite_settings(tmp_path) -> Settings:
     settings = make_settings(tmp_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
-    p = Platform.from_settings(settings)
+    return settings
+
+
+@pytest.fixture
+def sqlite_platform(tmp_path):
+    """SQLite only, for tests that exercise behaviour independent of the database."""
+    p = Platform.from_settings(_migrated_sqlite_settings(tmp_path))
     yield p
     p.close()
 
