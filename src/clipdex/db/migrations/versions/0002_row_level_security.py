@@ -8,6 +8,8 @@ import re
 
 from alembic import context, op
 
+from clipdex.db import rls
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -19,10 +21,6 @@ TENANT_TABLES = [
     "api_keys", "artifacts", "audit_events", "invitations", "job_stages", "jobs", "memberships",
     "refresh_tokens", "upload_sessions", "usage_records", "videos",
 ]
-
-# "system" is set per transaction by the job scheduler, sign-in and operator code paths only.
-SCOPE = ("current_setting('app.system', true) = 'on' OR "
-         "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid")
 
 
 def _role() -> str:
@@ -48,20 +46,14 @@ def upgrade() -> None:
     op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
                f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}")
     op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
-    for table in TENANT_TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({SCOPE}) WITH CHECK ({SCOPE})")
+    rls.enable(TENANT_TABLES)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     role = _role()
-    for table in TENANT_TABLES:
-        op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    rls.disable(TENANT_TABLES)
     op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
                f"REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {role}")
     op.execute(f"REVOKE SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public FROM {role}")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import clipdex.db.types
+from clipdex.db import rls
 
 revision = "0003"
 down_revision = "0002"
@@ -16,10 +17,6 @@ depends_on = None
 
 # Tables of this migration with a tenant_id column; each gets RLS exactly as in 0002.
 TENANT_TABLES = ["transcript_corrections"]
-
-SCOPE = ("current_setting('app.system', true) = 'on' OR "
-         "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid")
-
 
 def upgrade() -> None:
     op.create_table(
@@ -45,17 +42,11 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_transcript_corrections_tenant_id"), "transcript_corrections", ["tenant_id"])
     op.create_index(op.f("ix_transcript_corrections_video_id"), "transcript_corrections", ["video_id"])
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-            op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-            op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({SCOPE}) WITH CHECK ({SCOPE})")
+    rls.enable(TENANT_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+    rls.disable(TENANT_TABLES)
     op.drop_index(op.f("ix_transcript_corrections_video_id"), table_name="transcript_corrections")
     op.drop_index(op.f("ix_transcript_corrections_tenant_id"), table_name="transcript_corrections")
     op.drop_table("transcript_corrections")

@@ -4,13 +4,11 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22
 """
-import importlib.util
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 import clipdex.db.types
+from clipdex.db import rls
 
 revision = "0004"
 down_revision = "0003"
@@ -18,15 +16,6 @@ branch_labels = None
 depends_on = None
 
 TENANT_TABLES = ["people", "faces"]
-
-
-def _rls():
-    """0002's policy text and role name, so every tenant table carries the identical policy."""
-    path = Path(__file__).with_name("0002_row_level_security.py")
-    spec = importlib.util.spec_from_file_location("clipdex_migration_0002_for_0004", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def upgrade() -> None:
@@ -71,18 +60,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_faces_person_id"), "faces", ["person_id"], unique=False)
     op.create_index(op.f("ix_faces_tenant_id"), "faces", ["tenant_id"], unique=False)
     op.create_index(op.f("ix_faces_video_id"), "faces", ["video_id"], unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        rls = _rls()
-        for table in TENANT_TABLES:
-            op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-            op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-            op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({rls.SCOPE}) WITH CHECK ({rls.SCOPE})")
+    rls.enable(TENANT_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+    rls.disable(TENANT_TABLES)
     op.drop_index(op.f("ix_faces_video_id"), table_name="faces")
     op.drop_index(op.f("ix_faces_tenant_id"), table_name="faces")
     op.drop_index(op.f("ix_faces_person_id"), table_name="faces")

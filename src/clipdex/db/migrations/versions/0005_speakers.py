@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import clipdex.db.types
+from clipdex.db import rls
 
 revision = "0005"
 down_revision = "0004"
@@ -16,10 +17,6 @@ depends_on = None
 
 # Tables of this migration with a tenant_id column; each gets RLS exactly as in 0002.
 TENANT_TABLES = ["speaker_profiles"]
-
-SCOPE = ("current_setting('app.system', true) = 'on' OR "
-         "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid")
-
 
 def upgrade() -> None:
     op.create_table(
@@ -41,16 +38,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "name", name="uq_speaker_profiles_tenant_name"),
     )
     op.create_index(op.f("ix_speaker_profiles_tenant_id"), "speaker_profiles", ["tenant_id"])
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-            op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-            op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({SCOPE}) WITH CHECK ({SCOPE})")
+    rls.enable(TENANT_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+    rls.disable(TENANT_TABLES)
     op.drop_index(op.f("ix_speaker_profiles_tenant_id"), table_name="speaker_profiles")
     op.drop_table("speaker_profiles")

@@ -1,0 +1,36 @@
+"""Row-level security for tenant tables, shared by every migration so each table gets the same policy.
+
+"system" is set per transaction by the job scheduler, sign-in and operator code paths only; every
+other transaction sees the rows of the tenant in ``app.tenant_id`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+SCOPE = ("current_setting('app.system', true) = 'on' OR "
+         "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid")
+
+
+def _postgres() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def enable(tables: list[str]) -> None:
+    """ENABLE + FORCE row-level security with the tenant policy (PostgreSQL only)."""
+    if not _postgres():
+        return
+    for table in tables:
+        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({SCOPE}) WITH CHECK ({SCOPE})")
+
+
+def disable(tables: list[str]) -> None:
+    """Undo ``enable`` (PostgreSQL only)."""
+    if not _postgres():
+        return
+    for table in tables:
+        op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
