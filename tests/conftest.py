@@ -108,14 +108,15 @@ def platform(request, backend, tmp_path):
         truncate_all(url)
         settings = make_settings(tmp_path, database_url=url)
     else:
-        settings = _migrated_sqlite_settings(tmp_path)
+        settings = migrated_sqlite_settings(tmp_path)
     p = Platform.from_settings(settings)
     yield p
     p.close()
 
 
-def _migrated_sqlite_settings(tmp_path) -> Settings:
-    settings = make_settings(tmp_path)
+def migrated_sqlite_settings(tmp_path, **overrides) -> Settings:
+    """Test settings on a fresh, migrated SQLite database under ``tmp_path``."""
+    settings = make_settings(tmp_path, **overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
     return settings
@@ -124,7 +125,7 @@ def _migrated_sqlite_settings(tmp_path) -> Settings:
 @pytest.fixture
 def sqlite_platform(tmp_path):
     """SQLite only, for tests that exercise behaviour independent of the database."""
-    p = Platform.from_settings(_migrated_sqlite_settings(tmp_path))
+    p = Platform.from_settings(migrated_sqlite_settings(tmp_path))
     yield p
     p.close()
 

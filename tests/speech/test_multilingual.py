@@ -8,10 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clipdex.app import create_app
-from clipdex.db import migrate
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
-from tests.conftest import drain, make_settings, new_tenant, upload
+from tests.conftest import drain, migrated_sqlite_settings, new_tenant, upload
 from tests.speech import media
 
 V = "/api/v1"
@@ -29,10 +28,8 @@ def base_cache(tmp_path_factory):
 
 @pytest.fixture
 def multi_platform(tmp_path, base_cache):
-    settings = make_settings(tmp_path, disabled_stages=[n for n in registry.all_stages() if n not in STAGES],
-                             asr_model="base", model_cache_dir=base_cache, asr_threads=2)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.resolved_database_url)
+    settings = migrated_sqlite_settings(tmp_path, disabled_stages=[n for n in registry.all_stages() if n not in STAGES],
+                                        asr_model="base", model_cache_dir=base_cache, asr_threads=2)
     p = Platform.from_settings(settings)
     yield p
     p.close()

@@ -13,12 +13,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from clipdex.db import migrate
 from clipdex.models import JobStage
 from clipdex.platform import Platform
 from clipdex.storage import keys
 from clipdex.speech.wer import error_rate
-from tests.conftest import drain, make_settings
+from tests.conftest import drain, migrated_sqlite_settings
 from tests.speech import media
 
 SENTENCES = [
@@ -51,9 +50,7 @@ def test_killed_worker_resumes_from_the_last_finished_chunk(tmp_path, speech_dir
     from clipdex.app import create_app
 
     disabled = [n for n in registry.all_stages() if n not in KEEP]
-    settings = make_settings(tmp_path, disabled_stages=disabled, asr_chunk_s=5.0, asr_threads=2, lease_s=2.0)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.resolved_database_url)
+    settings = migrated_sqlite_settings(tmp_path, disabled_stages=disabled, asr_chunk_s=5.0, asr_threads=2, lease_s=2.0)
     p = Platform.from_settings(settings)
     gap = media.silence(speech_dir / "resume-gap.wav", 0.6)
     parts = []
@@ -90,7 +87,7 @@ def test_killed_worker_resumes_from_the_last_finished_chunk(tmp_path, speech_dir
         drain(p)
         with p.db.tenant(alpha.id) as s:
             st = s.scalar(select(JobStage).where(JobStage.name == "transcribe"))
-            status, output, attempt = st.status, st.output, st.attempt
+            status, output = st.status, st.output
         if status in ("succeeded", "failed"):
             break
         time.sleep(0.3)

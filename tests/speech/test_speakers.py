@@ -9,12 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clipdex.app import create_app
-from clipdex.db import migrate
 from clipdex.models import SpeakerProfile
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
 from clipdex.speech import transcript
-from tests.conftest import drain, make_settings, new_tenant, upload
+from tests.conftest import drain, migrated_sqlite_settings, new_tenant, upload
 from tests.speech import media
 
 V = "/api/v1"
@@ -23,10 +22,8 @@ STAGES = {"fetch", "probe", "extract_audio", "transcribe", "diarize"}
 
 @pytest.fixture
 def voice_platform(tmp_path):
-    settings = make_settings(tmp_path, disabled_stages=[n for n in registry.all_stages() if n not in STAGES],
-                             asr_threads=2)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.resolved_database_url)
+    settings = migrated_sqlite_settings(tmp_path, disabled_stages=[n for n in registry.all_stages() if n not in STAGES],
+                                        asr_threads=2)
     p = Platform.from_settings(settings)
     yield p
     p.close()

@@ -8,13 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clipdex.app import create_app
-from clipdex.db import migrate
 from clipdex.jobs.service import create_job
 from clipdex.models import Video
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
 from clipdex.speech.wer import error_rate
-from tests.conftest import add_user, drain, login, make_settings, new_tenant, upload
+from tests.conftest import add_user, drain, login, migrated_sqlite_settings, new_tenant, upload
 from tests.speech import media
 from tests.speech.conftest import DIALOGUE_TEXT
 
@@ -25,9 +24,7 @@ SPEECH_PIPELINE = {"fetch", "probe", "extract_audio", "thumbnail", "transcribe",
 @pytest.fixture
 def speech_platform(tmp_path):
     other_models = [n for n in registry.all_stages() if n not in SPEECH_PIPELINE]  # other capabilities' stages
-    settings = make_settings(tmp_path, disabled_stages=other_models, asr_chunk_s=10.0, asr_threads=2)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.resolved_database_url)
+    settings = migrated_sqlite_settings(tmp_path, disabled_stages=other_models, asr_chunk_s=10.0, asr_threads=2)
     p = Platform.from_settings(settings)
     yield p
     p.close()

@@ -6,17 +6,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clipdex.app import create_app
-from clipdex.db import migrate
 from clipdex.platform import Platform
-from tests.conftest import MODEL_STAGES, make_settings, new_tenant
+from tests.conftest import MODEL_STAGES, migrated_sqlite_settings, new_tenant
 from tests.visual.media import make_shots_video
 
 
 @pytest.fixture
 def visual_platform(tmp_path):
-    settings = make_settings(tmp_path, disabled_stages=[s for s in MODEL_STAGES if s != "visual"])
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.resolved_database_url)
+    settings = migrated_sqlite_settings(tmp_path, disabled_stages=[s for s in MODEL_STAGES if s != "visual"])
     p = Platform.from_settings(settings)
     yield p
     p.close()
