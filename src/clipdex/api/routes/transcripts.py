@@ -14,6 +14,7 @@ from clipdex.api.deps import Authed, PlatformDep
 from clipdex.errors import ClipdexError
 from clipdex.models import TranscriptCorrection
 from clipdex.speech import subtitles, transcript
+from clipdex.search import indexer
 from clipdex.tenancy import access
 
 router = APIRouter(prefix="/videos", tags=["speech"])
@@ -76,7 +77,10 @@ def correct_segment(video_id: uuid.UUID, index: Annotated[int, Path(ge=0, le=1_0
         row.start_s, row.end_s, row.text, row.speaker = seg["start"], seg["end"], body.text, body.speaker
         row.updated_by = str(principal.actor)[:120]
         s.flush()
-        return transcript.load(platform, s, v.id)["segments"][index]
+        result = transcript.load(platform, s, v.id)["segments"][index]
+        tenant_id = v.tenant_id
+    indexer.refresh(platform, tenant_id, video_id)  # after the commit: search finds the corrected words
+    return result
 
 
 @router.get("/{video_id}/sound-events", summary="Timed sound events (music, applause, laughter, silence...)")

@@ -22,6 +22,7 @@ from clipdex.models import Artifact, Video
 from clipdex.schemas.common import Page
 from clipdex.schemas.video import ArtifactPublic, ImportRequest, SignedUrl, VideoDetail, VideoPublic, VideoUpdate
 from clipdex.storage import signing
+from clipdex.search import indexer
 from clipdex.tenancy import access, audit
 from clipdex.videos import service as videos
 
@@ -112,6 +113,7 @@ def delete_video(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) 
         prefix = videos.delete_video_rows(s, v)
         audit.record(s, "video.deleted", actor=principal.actor, tenant_id=v.tenant_id, target=f"video:{v.id}")
     videos.delete_blobs(platform, prefix)  # after the commit: a failed delete keeps its files
+    indexer.remove_video(platform, principal.tenant_id, video_id)
 
 
 @router.get("/{video_id}/download", response_model=SignedUrl, summary="Signed URL for the original file")

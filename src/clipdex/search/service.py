@@ -1,0 +1,167 @@
+"""Library search for a principal: validated parameters in, a page of moments out."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from clipdex.errors import ClipdexError
+from clipdex.models import Person, Video
+from clipdex.search import moments as mom
+from clipdex.search.retrieve import Filters, Passage, parse, retrieve, vector_of
+from clipdex.search.store import MODALITIES
+from clipdex.storage import signing
+from clipdex.tenancy import access
+
+MAX_QUERY = 500
+MAX_DEPTH = 500
+_LIKE = re.compile(r"^([0-9a-fA-F-]{36})@(\d+(?:\.\d+)?)$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+class SearchError(ClipdexError):
+    status, code, title = 422, "search.invalid", "Invalid search"
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    limit: int = 20
+    cursor: str | None = None
+    like: str | None = None
+    filters: Filters = field(default_factory=Filters)
+
+
+def build_filters(*, video_id=(), person_id=(), speaker=(), tag=(), modality=(), language=(),
+                  uploaded_after=None, uploaded_before=None) -> Filters:
+    bad = [m for m in modality if m not in MODALITIES]
+    if bad:
+        raise SearchError(f"Unknown modality. Use one of: {', '.join(MODALITIES)}.", code="search.invalid_modality")
+    if any(not _LANG.match(x) for x in language):
+        raise SearchError("Languages are ISO codes such as en or pt-BR.", code="search.invalid_language")
+    if any(len(x) > 200 for x in (*speaker, *tag)) or len(video_id) > 100:
+        raise SearchError("Too many or too long filter values.", code="search.invalid_filter")
+    return Filters(video_ids=tuple(video_id), person_ids=tuple(person_id), speakers=tuple(speaker),
+                   tags=tuple(t.lower() for t in tag), modalities=tuple(modality), languages=tuple(language),
+                   uploaded_after=uploaded_after.timestamp() if uploaded_after else None,
+                   uploaded_before=uploaded_before.timestamp() if uploaded_before else None)
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        o = int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["o"])
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise SearchError("The cursor is not valid for this search.", code="search.invalid_cursor") from None
+    if not 0 <= o <= MAX_DEPTH:
+        raise SearchError("The cursor is not valid for this search.", code="search.invalid_cursor")
+    return o
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _people_hits(platform, principal, s, pq, filters: Filters, k: int) -> list[Passage]:
+    """Named people whose name the query mentions: their appearances are hits (names change after indexing)."""
+    terms = set(pq.terms)
+    if not terms:
+        return []
+    named = s.execute(access.list_owned(principal, Person, "video:read").where(Person.name.is_not(None))
+                      .with_only_columns(Person.id, Person.name)).all()
+    ids = [pid for pid, name in named if terms & {w.lower() for w in re.findall(r"\w+", name or "")}]
+    if not ids:
+        return []
+    merged = Filters(**{**filters.__dict__, "person_ids": tuple(ids), "modalities": ("face",)})
+    return _face_rows(platform, principal, merged, k)
+
+
+def _face_rows(platform, principal, filters: Filters, k: int) -> list[Passage]:
+    from clipdex.search.embed import get_embedder
+    from clipdex.search.retrieve import COLUMNS, _passage, where_clause
+    from clipdex.search.store import get_store
+
+    table = get_store(platform.settings).open(access.tenant_of(principal), get_embedder(platform.settings))
+    if table is None:
+        return []
+    rows = table.search().where(where_clause(filters)).select(COLUMNS).limit(k).to_list()
+    return [_passage(r, 1.6 / (60 + 1), ("people",)) for r in rows]
+
+
+def search(platform, principal, params: SearchParams) -> dict:
+    """One page of moments; the tenant comes only from the principal."""
+    access.ensure(principal, "video:read")
+    q = (params.q or "").strip()
+    if len(q) > MAX_QUERY:
+        raise SearchError(f"The query is longer than {MAX_QUERY} characters.", code="search.query_too_long")
+    if not q and not params.like:
+        raise SearchError("Type something to search for, or pass like=<video_id>@<seconds>.",
+                          code="search.query_required")
+    limit, offset = max(1, min(params.limit, 50)), _offset(params.cursor)
+    tenant_id = access.tenant_of(principal)
+    depth = min(MAX_DEPTH, offset + limit + 1) * 3
+    pq = parse(q)
+    vector, exclude = None, None
+    if params.like:
+        vector, exclude = _like_vector(platform, principal, params.like)
+    with access.session_for(platform, principal, readonly=True) as s:
+        filters = _with_tagged_videos(s, principal, params.filters)
+        passages = retrieve(platform, tenant_id, q, filters=filters, k=depth, vector=vector)
+        passages += _people_hits(platform, principal, s, pq, filters, 50) if q else []
+        found = mom.merge(passages)
+        if exclude:
+            found = [m for m in found if not (m.video_id == exclude[0] and m.start <= exclude[1] <= m.end + 1)]
+        titles = dict(s.execute(select(Video.id, Video.title).where(
+            Video.tenant_id == tenant_id, Video.id.in_({m.video_id for m in found}))).all()) if found else {}
+    found = [m for m in found if m.video_id in titles]  # the database is the truth: deleted videos vanish
+    page = found[offset:offset + limit]
+    more = len(found) > offset + limit and offset + limit < MAX_DEPTH
+    return {"items": [_item(platform, m, pq, titles[m.video_id]) for m in page],
+            "next_cursor": _cursor(offset + limit) if more else None}
+
+
+def _with_tagged_videos(s, principal, f: Filters) -> Filters:
+    """Tags users put on videos live in the database (editable any time); visual/sound tags in the index."""
+    if not f.tags:
+        return f
+    wanted = set(f.tags)
+    rows = s.execute(access.list_owned(principal, Video, "video:read").with_only_columns(Video.id, Video.tags)).all()
+    ids = tuple(vid for vid, tags in rows if wanted & {str(t).lower() for t in tags or []})[:1000]
+    return Filters(**{**f.__dict__, "tag_video_ids": ids})
+
+
+def _like_vector(platform, principal, like: str):
+    m = _LIKE.match(like.strip())
+    if not m:
+        raise SearchError("like must be <video_id>@<seconds>.", code="search.invalid_like")
+    video_id, t = uuid.UUID(m.group(1)), float(m.group(2))
+    with access.session_for(platform, principal, readonly=True) as s:
+        access.get_video_for(s, principal, video_id, "video:read")  # 404 for other tenants' videos
+    v = vector_of(platform, access.tenant_of(principal), video_id, t)
+    if v is None:
+        raise ClipdexError("Nothing is indexed at that moment of the video.", code="search.moment_not_indexed",
+                           status=404)
+    return v, (video_id, t)
+
+
+def _item(platform, m: mom.Moment, pq, title: str) -> dict:
+    best = m.best
+    text, marks = mom.snippet(best.text, pq)
+    thumb = next((p.thumb_key for p in m.passages if p.thumb_key), None)
+    start = mom.refine_start(m, pq) if pq.terms else m.start
+    return {"video_id": str(m.video_id), "video_title": title, "start": round(start, 2), "end": round(m.end, 2),
+            "snippet": text, "highlights": marks, "thumbnail_url": _thumb_url(platform, thumb) if thumb else None,
+            "modalities": m.modalities, "score": round(m.score, 5), "speaker": best.speaker}
+
+
+def _thumb_url(platform, key: str) -> str:
+    st = platform.settings
+    token, _ = signing.sign(st.resolved_secret_key, key, ttl_s=st.signed_url_ttl_s, filename="moment.jpg",
+                            content_type="image/jpeg")
+    return f"{st.public_url.rstrip('/')}/api/v1/blobs/{token}"

@@ -1,0 +1,187 @@
+"""The per-tenant LanceDB index: one database folder per tenant, one table per embedding model.
+
+Layout: ``{index_uri}/tenants/{tenant_id}/segments_{model_id}``. A tenant's searches open only its
+own folder, so no query can reach another tenant's rows whatever its filter says. The embedding
+model's name, version and dimension live in the table's schema metadata; a table built with one
+model is never written or queried with vectors of another (``clipdex reindex`` builds new tables).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from clipdex.search.embed import Embedder, model_id
+
+log = logging.getLogger("clipdex.search")
+
+TABLE_PREFIX = "segments_"
+MODALITIES = ("transcript", "ocr", "tag", "sound", "face", "shot")
+VECTOR_INDEX_MIN_ROWS = 100_000  # below this a flat scan is fast enough and exact
+_WRITE_RETRIES = 5
+
+
+def schema(embedder: Embedder) -> pa.Schema:
+    meta = {"embedding_model": embedder.name, "embedding_version": embedder.version,
+            "embedding_dim": str(embedder.dim), "layout": "1"}
+    return pa.schema([
+        pa.field("id", pa.string()), pa.field("video_id", pa.string()), pa.field("modality", pa.string()),
+        pa.field("start", pa.float64()), pa.field("end", pa.float64()), pa.field("text", pa.string()),
+        pa.field("speaker", pa.string()), pa.field("language", pa.string()),
+        pa.field("people", pa.list_(pa.string())), pa.field("tags", pa.list_(pa.string())),
+        pa.field("words", pa.string()), pa.field("thumb_key", pa.string()),
+        pa.field("uploaded_ts", pa.float64()),
+        pa.field("vector", pa.list_(pa.float32(), embedder.dim)),
+    ], metadata=meta)
+
+
+def table_name(embedder: Embedder) -> str:
+    return f"{TABLE_PREFIX}{model_id(embedder)}"
+
+
+class IndexStore:
+    """Opens tenant databases under one root (a folder or an s3:// URI)."""
+
+    def __init__(self, settings) -> None:
+        self.root = settings.resolved_index_uri.rstrip("/")
+        self.options = _storage_options(settings) if self.root.startswith("s3://") else None
+        self._conns: dict[uuid.UUID, object] = {}
+        self._fts_ready: set[tuple[uuid.UUID, str]] = set()
+        self._lock = threading.Lock()
+
+    def uri(self, tenant_id: uuid.UUID) -> str:
+        return f"{self.root}/tenants/{uuid.UUID(str(tenant_id))}"
+
+    def db(self, tenant_id: uuid.UUID):
+        import lancedb
+
+        tid = uuid.UUID(str(tenant_id))
+        with self._lock:
+            if tid not in self._conns:
+                self._conns[tid] = lancedb.connect(self.uri(tid), storage_options=self.options)
+            return self._conns[tid]
+
+    def tables(self, tenant_id: uuid.UUID) -> list[str]:
+        db = self.db(tenant_id)
+        names = db.list_tables()
+        names = getattr(names, "tables", names)
+        return [n for n in names if n.startswith(TABLE_PREFIX)]
+
+    def open(self, tenant_id: uuid.UUID, embedder: Embedder, *, create: bool = False):
+        """The tenant's table for this model, or None (create=True makes an empty one)."""
+        name = table_name(embedder)
+        db = self.db(tenant_id)
+        if name in self.tables(tenant_id):
+            return db.open_table(name)
+        if not create:
+            return None
+        try:
+            return db.create_table(name, schema=schema(embedder), exist_ok=True)
+        except TypeError:  # older lancedb without exist_ok
+            return db.create_table(name, schema=schema(embedder))
+
+    def replace_video(self, tenant_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,
+                      rows: list[dict]) -> int:
+        """Make the video's rows exactly ``rows`` in one commit (idempotent: a re-run changes nothing)."""
+        table = self.open(tenant_id, embedder, create=True)
+        vid = str(uuid.UUID(str(video_id)))
+        data = pa.Table.from_pylist(rows, schema=schema(embedder)) if rows else None
+
+        def write():
+            if data is None:
+                table.delete(f"video_id = '{vid}'")
+                return
+            (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+             .when_not_matched_by_source_delete(f"video_id = '{vid}'").execute(data))
+
+        _retry(write)
+        self.ensure_fts(tenant_id, table)
+        return len(rows)
+
+    def delete_video(self, tenant_id: uuid.UUID, video_id: uuid.UUID) -> None:
+        """Remove the video from every table of the tenant (all models)."""
+        vid = str(uuid.UUID(str(video_id)))
+        db = self.db(tenant_id)
+        for name in self.tables(tenant_id):
+            table = db.open_table(name)
+            _retry(lambda t=table: t.delete(f"video_id = '{vid}'"))
+
+    def drop_tenant(self, tenant_id: uuid.UUID) -> None:
+        db = self.db(tenant_id)
+        for name in self.tables(tenant_id):
+            db.drop_table(name)
+
+    def ensure_fts(self, tenant_id: uuid.UUID, table) -> None:
+        """Full-text index with positions (phrase queries); rows added later are searched unindexed until optimize."""
+        key = (uuid.UUID(str(tenant_id)), table.name)
+        if key in self._fts_ready:
+            return
+        if not any(i.index_type == "FTS" for i in table.list_indices()) and table.count_rows() > 0:
+            try:
+                table.create_fts_index("text", with_position=True, replace=False)
+            except Exception as e:  # noqa: BLE001  another worker created it meanwhile
+                if not any(i.index_type == "FTS" for i in table.list_indices()):
+                    raise
+                log.debug("fts index raced: %s", e)
+        if any(i.index_type == "FTS" for i in table.list_indices()):
+            self._fts_ready.add(key)
+
+    def optimize(self, tenant_id: uuid.UUID, embedder: Embedder) -> dict:
+        """Fold new rows into the indices; build a vector index once the table is large."""
+        table = self.open(tenant_id, embedder)
+        if table is None:
+            return {"rows": 0}
+        rows = table.count_rows()
+        has_vec = any(i.index_type.startswith("IVF") for i in table.list_indices())
+        if rows >= VECTOR_INDEX_MIN_ROWS and not has_vec:
+            table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_PQ",
+                               num_partitions=max(16, int(rows ** 0.5) // 2), num_sub_vectors=48)
+        self.ensure_fts(tenant_id, table)
+        table.optimize()
+        return {"rows": rows, "vector_index": rows >= VECTOR_INDEX_MIN_ROWS}
+
+
+def _retry(fn) -> None:
+    """Concurrent writers to one table can conflict on commit; Lance rejects the loser, we retry."""
+    for attempt in range(_WRITE_RETRIES):
+        try:
+            fn()
+            return
+        except Exception as e:  # noqa: BLE001
+            if attempt == _WRITE_RETRIES - 1 or "onflict" not in str(e) and "etry" not in str(e):
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+
+
+def _storage_options(settings) -> dict[str, str]:
+    opts = {"region": settings.s3_region}
+    if settings.s3_endpoint_url:
+        opts["endpoint"] = settings.s3_endpoint_url
+        opts["allow_http"] = "true" if settings.s3_endpoint_url.startswith("http://") else "false"
+    if settings.s3_access_key_id:
+        opts["aws_access_key_id"] = settings.s3_access_key_id
+        opts["aws_secret_access_key"] = settings.s3_secret_access_key or ""
+    return opts
+
+
+_stores: dict[str, IndexStore] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(settings) -> IndexStore:
+    """One store (and its cached connections) per index root per process."""
+    key = json.dumps([settings.resolved_index_uri, settings.s3_endpoint_url])
+    with _stores_lock:
+        if key not in _stores:
+            _stores[key] = IndexStore(settings)
+        return _stores[key]
+
+
+def words_json(words: Iterable[tuple[float, str]]) -> str:
+    return json.dumps([[round(t, 2), w] for t, w in words], separators=(",", ":"))

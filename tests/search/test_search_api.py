@@ -1,0 +1,126 @@
+"""Search through the real pipeline: espeak-ng speech, drawn on-screen text, two tenants, deletes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from clipdex.app import create_app
+from clipdex.pipeline import registry
+from clipdex.platform import Platform
+from tests.conftest import drain, migrated_sqlite_settings, new_tenant, upload
+from tests.speech import media
+from tests.visual.media import make_shots_video
+
+V = "/api/v1"
+PIPELINE = {"fetch", "probe", "extract_audio", "thumbnail", "transcribe", "visual", "index"}
+GAP_S = 3.0
+SECRET_B = "The zebra migration crosses the river every October near the old bridge."
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("search")
+    registry.load_builtin()
+    off = [n for n in registry.all_stages() if n not in PIPELINE]
+    p = Platform.from_settings(migrated_sqlite_settings(tmp, disabled_stages=off, asr_threads=2))
+    with TestClient(create_app(platform=p, embedded_workers=0)) as c:
+        a, b = new_tenant(p, c, "Alpha"), new_tenant(p, c, "Beta")
+        wa = media.speak(tmp / "a.wav", media.SENTENCE_A)
+        wb = media.speak(tmp / "b.wav", media.SENTENCE_B, voice="en-us+f3")
+        speech = media.concat(tmp / "talk.wav", [wa, media.silence(tmp / "gap.wav", GAP_S), wb])
+        b_start = sf.info(str(tmp / "talk-part0.wav")).duration + GAP_S
+        talk = upload(c, a, media.to_video(speech, tmp / "talk.mp4"), title="Quarterly review").json()["id"]
+        slides = upload(c, a, make_shots_video(tmp / "slides.mp4"), title="Slides").json()["id"]
+        secret = media.speak(tmp / "s.wav", SECRET_B)
+        other = upload(c, b, media.to_video(secret, tmp / "zebra.mp4"), title="Zebras").json()["id"]
+        drain(p)
+        for ctx, vid in ((a, talk), (a, slides), (b, other)):
+            v = c.get(f"{V}/videos/{vid}", headers=ctx.headers).json()
+            assert v["status"] == "ready", v
+        yield {"c": c, "p": p, "a": a, "b": b, "talk": talk, "slides": slides, "other": other, "b_start": b_start}
+    p.close()
+
+
+def _search(w, ctx, **params):
+    r = w["c"].get(f"{V}/search", params=params, headers=w[ctx].headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_spoken_sentence_found_at_its_time(world):
+    items = _search(world, "a", q="when is the launch planned")["items"]
+    top = items[0]
+    assert top["video_id"] == world["talk"] and "transcript" in top["modalities"]
+    assert abs(top["start"] - world["b_start"]) <= 2.0, (top, world["b_start"])
+    assert "launch" in top["snippet"].lower()
+    a, b = top["highlights"][0]
+    assert top["snippet"][a:b].lower() in {"launch", "planned"}
+    assert top["thumbnail_url"] and "/api/v1/blobs/" in top["thumbnail_url"]
+
+
+def test_typos_and_phrases(world):
+    assert _search(world, "a", q="quartely budgett")["items"][0]["video_id"] == world["talk"]
+    assert _search(world, "a", q='"marketing team"')["items"]
+    assert not _search(world, "a", q='"team marketing"')["items"]
+
+
+def test_drawn_word_found_through_ocr(world):
+    items = _search(world, "a", q="clipdex")["items"]
+    hit = next(i for i in items if i["video_id"] == world["slides"])
+    assert "ocr" in hit["modalities"]
+    assert 2.0 <= hit["start"] <= 4.6, hit  # the card is on screen from 2.4 s to 4.4 s
+
+
+def test_filters(world):
+    assert not [i for i in _search(world, "a", q="budget", modality="ocr")["items"] if "transcript" in i["modalities"]]
+    only = _search(world, "a", q="clipdex budget", video_id=world["slides"])["items"]
+    assert only and {i["video_id"] for i in only} == {world["slides"]}
+    assert not _search(world, "a", q="budget", language="fr")["items"]
+    assert _search(world, "a", q="budget", language="en")["items"]
+    assert not _search(world, "a", q="budget", uploaded_after="2999-01-01T00:00:00Z")["items"]
+
+
+def test_pagination_and_more_like_this(world):
+    first = _search(world, "a", q="budget clipdex", limit=1)
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    second = _search(world, "a", q="budget clipdex", limit=1, cursor=first["next_cursor"])
+    assert second["items"] and second["items"][0] != first["items"][0]
+    like = _search(world, "a", like=f"{world['talk']}@1")
+    assert all(not (i["video_id"] == world["talk"] and i["start"] <= 1 <= i["end"]) for i in like["items"])
+
+
+def test_bad_requests(world):
+    c, h = world["c"], world["a"].headers
+    for params, code in (({}, "search.query_required"), ({"q": "x", "cursor": "garbage"}, "search.invalid_cursor"),
+                         ({"like": "nonsense"}, "search.invalid_like")):
+        r = c.get(f"{V}/search", params=params, headers=h)
+        assert r.status_code == 422 and r.json()["code"] == code, r.text
+    assert c.get(f"{V}/search", params={"q": "x", "modality": "smell"}, headers=h).status_code == 422
+    r = c.get(f"{V}/search", params={"like": f"{uuid.uuid4()}@1"}, headers=h)
+    assert r.status_code == 404
+
+
+def test_tenants_never_see_each_other(world):
+    assert not [i for i in _search(world, "b", q="launch planned march budget")["items"]]
+    assert not _search(world, "a", q="zebra migration river")["items"]
+    assert _search(world, "b", q="zebra migration river")["items"][0]["video_id"] == world["other"]
+    r = world["c"].get(f"{V}/search", params={"like": f"{world['other']}@1"}, headers=world["a"].headers)
+    assert r.status_code == 404
+
+
+def test_deleting_a_video_removes_its_hits(world):
+    c, a = world["c"], world["a"]
+    assert _search(world, "a", q="clipdex")["items"]
+    assert c.delete(f"{V}/videos/{world['slides']}", headers=a.headers).status_code == 204
+    assert not [i for i in _search(world, "a", q="clipdex")["items"] if i["video_id"] == world["slides"]]
+    from clipdex.search.embed import get_embedder
+    from clipdex.search.store import get_store
+
+    table = get_store(world["p"].settings).open(a.id, get_embedder(world["p"].settings))
+    assert table.count_rows(f"video_id = '{world['slides']}'") == 0
