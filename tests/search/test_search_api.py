@@ -114,6 +114,29 @@ def test_tenants_never_see_each_other(world):
     assert r.status_code == 404
 
 
+def test_model_change_needs_reindex_and_never_mixes_vectors(world):
+    from clipdex.search.indexer import reindex
+    from clipdex.search.store import get_store
+
+    p, settings = world["p"], world["p"].settings
+    store = get_store(settings)
+    before = store.tables(world["a"].id)
+    settings.embedding_model = "minilm-torch"  # another model: another table
+    try:
+        # until reindexed: full-text on the old table only (no vectors of another model are compared)
+        assert _search(world, "a", q="launch march")["items"][0]["video_id"] == world["talk"]
+        assert not _search(world, "a", q="when does the product go live")["items"]
+        report = reindex(p, drop_old=True)
+        assert report["videos"] == 3 and report["dropped"] == 2  # both tenants' old tables
+        after = store.tables(world["a"].id)
+        assert len(after) == 1 and after != before
+        assert store.db(world["a"].id).open_table(after[0]).schema.metadata[b"embedding_model"] == b"all-MiniLM-L6-v2"
+        assert _search(world, "a", q="when is the launch planned")["items"][0]["video_id"] == world["talk"]
+    finally:
+        settings.embedding_model = "minilm-onnx"
+        reindex(p, drop_old=True)
+
+
 def test_deleting_a_video_removes_its_hits(world):
     c, a = world["c"], world["a"]
     assert _search(world, "a", q="clipdex")["items"]

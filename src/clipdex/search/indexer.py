@@ -44,3 +44,39 @@ def refresh(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> None:
 
 def remove_video(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> None:
     get_store(platform.settings).delete_video(tenant_id, video_id)
+
+
+def reindex(platform, tenant_ids: list[uuid.UUID] | None = None, *, drop_old: bool = False,
+            progress=None) -> dict:
+    """Rebuild tenants' tables for the configured embedding model from stored artifacts.
+
+    A model change creates new tables (their name carries the model id), so searches keep using
+    full-text on the old table until this finishes; ``drop_old`` then removes the old tables.
+    """
+    from sqlalchemy import select
+
+    from clipdex.models import Tenant, Video
+    from clipdex.search.store import table_name
+
+    store = get_store(platform.settings)
+    with platform.db.system(readonly=True) as s:
+        tenants = tenant_ids or list(s.scalars(select(Tenant.id)))
+        videos = {t: list(s.scalars(select(Video.id).where(Video.tenant_id == t, Video.status == "ready")))
+                  for t in tenants}
+    embedder = get_embedder(platform.settings)
+    current, report = table_name(embedder), {"tenants": len(tenants), "videos": 0, "rows": 0, "dropped": 0}
+    for tenant_id in tenants:
+        for video_id in videos[tenant_id]:
+            report["rows"] += index_video(platform, tenant_id, video_id)["rows"]
+            report["videos"] += 1
+            if progress:
+                progress(report["videos"])
+        if videos[tenant_id]:
+            store.optimize(tenant_id, embedder)
+        if drop_old:
+            for name in store.tables(tenant_id):
+                if name != current:
+                    store.db(tenant_id).drop_table(name)
+                    report["dropped"] += 1
+    report["table"] = current
+    return report

@@ -160,8 +160,14 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
     store = get_store(settings)
     embedder = get_embedder(settings)
     table = store.open(tenant_id, embedder)
-    if table is None:
-        return []
+    text_only = False
+    if table is None:  # the embedding model changed and `clipdex reindex` has not run: full-text only
+        others = store.tables(tenant_id)
+        if not others:
+            return []
+        table, text_only = store.db(tenant_id).open_table(sorted(others)[-1]), True
+        log.warning("no index table for %s/%s; searching full-text only until `clipdex reindex` runs",
+                    embedder.name, embedder.version)
     where = where_clause(filters, extra_where)
     pq = parse(query or "")
     depth = max(CANDIDATES, k * 3)
@@ -179,7 +185,7 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
         b = table.search(fts_query(pq), query_type="fts").select(COLUMNS + ["_score"]).limit(depth)
         add(_rows(b.where(where, prefilter=True) if where else b), "fts")
     qv = vector if vector is not None else (embedder.encode([pq.text])[0] if pq.text else None)
-    if qv is not None:
+    if qv is not None and not text_only:  # never compare vectors of two different models
         b = table.search(np.asarray(qv, np.float32), vector_column_name="vector").distance_type("cosine")
         b = b.select(COLUMNS + ["_distance"]).limit(depth)
         add(_rows(b.where(where, prefilter=True) if where else b), "vector")
