@@ -187,6 +187,7 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
     qv = vector if vector is not None else (embedder.encode([pq.text])[0] if pq.text else None)
     if qv is not None and not text_only:  # never compare vectors of two different models
         b = table.search(np.asarray(qv, np.float32), vector_column_name="vector").distance_type("cosine")
+        b = b.nprobes(20).refine_factor(5)  # with an IVF_PQ index: re-rank by exact distance
         b = b.select(COLUMNS + ["_distance"]).limit(depth)
         add(_rows(b.where(where, prefilter=True) if where else b), "vector")
     out = []
