@@ -58,3 +58,18 @@ def test_probe_is_bounded_in_time(tmp_path):
 
     with pytest.raises(ToolTimeout):
         run_tool(["sleep", "5"], Limits(timeout_s=0.3, memory_bytes=256 * 1024**2))
+
+
+def test_mpeg1_program_stream_with_vbv_max_bitrate_is_not_truncated(tmp_path):
+    """MPEG-1 declares 104857200 b/s ("variable") per video stream: not a size the file must reach."""
+    import subprocess
+
+    from clipdex.media.probe import probe_file
+    from clipdex.settings import Settings
+
+    clip = tmp_path / "clip.mpg"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=352x288:rate=25:duration=3",
+                    "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "mpeg1video", "-c:a", "mp2", "-f", "mpeg",
+                    str(clip)], check=True)
+    info = probe_file(clip, Settings(data_dir=tmp_path / "d"))
+    assert info.duration_s > 2.5

@@ -81,6 +81,7 @@ class Case:
 class Library:
     files: dict[str, Path] = field(default_factory=dict)   # label -> media file
     cases: list[Case] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)  # label -> error code at upload
 
 
 def _speak(out: Path, text: str) -> float:
@@ -157,6 +158,7 @@ def _process(settings, lib: Library):
     """Upload every file for one tenant and run the pipeline; returns (platform, principal, label -> video id)."""
     from clipdex.auth.principal import Principal
     from clipdex.db import migrate
+    from clipdex.errors import MediaRejected
     from clipdex.ingest.service import IngestMeta, StagedFile, accept, hash_file
     from clipdex.jobs.worker import Worker
     from clipdex.pipeline import registry
@@ -171,13 +173,17 @@ def _process(settings, lib: Library):
     tenant = create_tenant(platform, "Search eval", "enterprise")
     principal = Principal(tenant_id=tenant.id, actor_type="user", actor_id=uuid.uuid4(), role="owner",
                           tenant_tier="enterprise")
-    ids = {}
+    ids, rejected = {}, lib.rejected
     for label, path in lib.files.items():
         staged_path = settings.staging_dir / f"eval-{uuid.uuid4().hex}"
         shutil.copyfile(path, staged_path)
         staged = StagedFile(staged_path, staged_path.stat().st_size, hash_file(staged_path))
-        ids[label] = accept(platform, principal, staged, IngestMeta(title=label, filename=path.name)).id
+        try:
+            ids[label] = accept(platform, principal, staged, IngestMeta(title=label, filename=path.name)).id
+        except MediaRejected as e:  # reported, and its queries are left out
+            rejected[label] = e.code
     Worker(platform, name="eval").drain()
+    lib.cases = [c for c in lib.cases if c.video in ids]
     return platform, principal, ids
 
 
@@ -253,7 +259,7 @@ def evaluate(corpus_dir: Path | None, *, limit: int | None = None, with_ask: boo
             groups = sorted({r["group"] for r in rows})
             result = {"overall": metrics(rows), "overall_video_level": metrics(rows, "video_rank"),
                       "by_group": {g: metrics([r for r in rows if r["group"] == g]) for g in groups},
-                      "queries": rows, "videos": len(ids)}
+                      "queries": rows, "videos": len(ids), "rejected": lib.rejected}
             if with_ask:
                 result["ask"] = _score_ask(platform, principal, lib, ids)
         finally:

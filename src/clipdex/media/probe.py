@@ -118,7 +118,9 @@ def probe_file(path: Path, settings: Settings) -> MediaInfo:
         info.duration_s = max((s.duration_s or 0.0) for s in streams) if streams else 0.0
     if any(m in res.stderr.lower() for m in ("truncat", "partial file", "moov atom not found")):
         raise _classify(res.stderr, size, head)
-    declared = sum(int(_float(s.get("bit_rate")) or 0) for s in data.get("streams", []))
+    # Only MP4/MOV stream bit rates are measured from the sample table; MPEG-1/2 program streams
+    # declare the VBV maximum (104857200 b/s for "variable"), which says nothing about the file size.
+    declared = sum(int(_float(s.get("bit_rate")) or 0) for s in data.get("streams", [])) if head[4:8] == b"ftyp" else 0
     if declared and info.duration_s and declared * info.duration_s / 8 > 1.25 * size + 65536:
         raise MediaRejected("The file is shorter than its streams declare (truncated).",
                             code="media.truncated")
