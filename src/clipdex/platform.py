@@ -19,7 +19,7 @@ class Platform:
     def from_settings(cls, settings: Settings) -> "Platform":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url, app_role=settings.database_app_role)
-        return cls(settings=settings, db=db, blobs=open_store(settings.resolved_storage_url))
+        return cls(settings=settings, db=db, blobs=open_store(settings.resolved_storage_url, settings))
 
     def close(self) -> None:
         self.db.dispose()

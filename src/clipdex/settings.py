@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     broker_url: str = "redis://127.0.0.1:6379/0"
     broker_visibility_timeout_s: int = Field(6 * 3600, description="longer than the longest stage")
     s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, moto, Ceph); None = AWS")
+    s3_public_endpoint_url: str | None = Field(
+        None, description="endpoint that presigned URLs name, when clients reach the store by another address")
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None

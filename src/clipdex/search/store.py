@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 from clipdex.search.embed import Embedder, model_id
+from clipdex.storage.s3 import lance_storage_options
 
 log = logging.getLogger("clipdex.search")
 
@@ -50,7 +51,7 @@ class IndexStore:
 
     def __init__(self, settings) -> None:
         self.root = settings.resolved_index_uri.rstrip("/")
-        self.options = _storage_options(settings) if self.root.startswith("s3://") else None
+        self.options = lance_storage_options(settings) if self.root.startswith("s3://") else None
         self._conns: dict[uuid.UUID, object] = {}
         self._fts_ready: set[tuple[uuid.UUID, str]] = set()
         self._lock = threading.Lock()
@@ -176,17 +177,6 @@ def _retry(fn) -> None:
             if attempt == _WRITE_RETRIES - 1 or "onflict" not in str(e) and "etry" not in str(e):
                 raise
             time.sleep(0.05 * 2 ** attempt)
-
-
-def _storage_options(settings) -> dict[str, str]:
-    opts = {"region": settings.s3_region}
-    if settings.s3_endpoint_url:
-        opts["endpoint"] = settings.s3_endpoint_url
-        opts["allow_http"] = "true" if settings.s3_endpoint_url.startswith("http://") else "false"
-    if settings.s3_access_key_id:
-        opts["aws_access_key_id"] = settings.s3_access_key_id
-        opts["aws_secret_access_key"] = settings.s3_secret_access_key or ""
-    return opts
 
 
 _stores: dict[str, IndexStore] = {}

@@ -43,3 +43,8 @@ def tenant_of(key: str) -> uuid.UUID:
     if len(parts) < 3 or parts[0] != "tenants":
         raise ValueError("key outside the tenant layout")
     return uuid.UUID(parts[1])
+
+
+def system_probe(name: str) -> str:
+    """A reserved key outside every tenant's prefix, for health probes (``clipdex doctor``)."""
+    return f"system/probes/{_part(name)}"

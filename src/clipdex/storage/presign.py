@@ -1,0 +1,63 @@
+"""Presigned URLs: short-lived, tenant keys only, the same rules for every store.
+
+A store that can presign (S3) has ``presign_download`` and ``presign_upload``; the local store
+cannot, and its downloads go through the API's HMAC-signed ``/api/v1/blobs/{token}`` links instead
+(``storage/signing.py``). ``download_url`` picks whichever applies.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+MAX_TTL_S = 900  # presigned URLs never outlive 15 minutes, whatever the settings say
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    fields: dict[str, str] = field(default_factory=dict)  # form fields to send before the file (POST)
+    method: str = "POST"
+    expires_at: int = 0  # Unix seconds
+    max_bytes: int = 0
+
+
+def check_presign_key(key: str) -> None:
+    """Only blobs under ``tenants/{uuid}/`` are ever presigned (ValueError otherwise)."""
+    parts = key.split("/")
+    if len(parts) < 3 or parts[0] != "tenants" or not parts[2] or any(p in ("", ".", "..") for p in parts):
+        raise ValueError("only keys under tenants/{tenant_id}/ can be presigned")
+    try:
+        canonical = str(uuid.UUID(parts[1]))
+    except ValueError:
+        raise ValueError("only keys under tenants/{tenant_id}/ can be presigned") from None
+    if canonical != parts[1]:
+        raise ValueError("only keys under tenants/{tenant_id}/ can be presigned")
+
+
+def clamp_ttl(ttl_s: float) -> int:
+    if ttl_s <= 0:
+        raise ValueError("ttl must be positive")
+    return int(min(ttl_s, MAX_TTL_S))
+
+
+def expiry(ttl_s: int) -> int:
+    return int(time.time()) + ttl_s
+
+
+def can_presign(store) -> bool:
+    return callable(getattr(store, "presign_download", None)) and callable(getattr(store, "presign_upload", None))
+
+
+def download_url(settings, store, key: str, *, filename: str, content_type: str) -> tuple[str, int]:
+    """A download link for a tenant blob: presigned by the store when it can, else an API-signed link."""
+    check_presign_key(key)
+    ttl = clamp_ttl(settings.signed_url_ttl_s)
+    if can_presign(store):
+        return store.presign_download(key, filename=filename, content_type=content_type, ttl_s=ttl)
+    from clipdex.storage import signing
+
+    token, expires = signing.sign(settings.resolved_secret_key, key, ttl_s=ttl, filename=filename,
+                                  content_type=content_type)
+    return f"{settings.public_url.rstrip('/')}/api/v1/blobs/{token}", expires
