@@ -86,7 +86,9 @@ def truncate_all(url: str) -> None:
 
 
 # Model stages are off unless a test turns them on (tests/speech does): the platform tests stay fast.
-MODEL_STAGES = ["transcribe", "diarize", "sound_events", "visual"]
+# Stages most tests leave out: the model stages (slow to load) and the search index (it only has
+# something to index when they run). Tests of those capabilities enable them explicitly.
+MODEL_STAGES = ["transcribe", "diarize", "sound_events", "visual", "index"]
 
 
 def make_settings(tmp_path, **overrides) -> Settings:

@@ -27,6 +27,8 @@ def load_builtin() -> None:
     from clipdex.analyzers import audio, fetch, probe, thumbnail  # noqa: F401  (each registers itself)
     from clipdex.analyzers import diarization, sound_events, transcription  # noqa: F401
     from clipdex.analyzers import scenes, visual  # noqa: F401
+    from clipdex.analyzers import index  # noqa: F401
+    from clipdex.analyzers import summary  # noqa: F401
 
 
 def load_extra(specs: Iterable[str]) -> None:
