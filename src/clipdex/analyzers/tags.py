@@ -4,6 +4,9 @@ enabled when an operator configures a local model directory."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -47,8 +50,9 @@ class ImageNetTagger:
         from efficientnet_lite_pytorch import EfficientNet
 
         self.torch = torch
-        self.model = EfficientNet.from_pretrained(
-            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints to stdout, which --json output owns
+            self.model = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
         self.min_conf, self.top_k = min_conf, top_k
 
     def probs(self, images: list[np.ndarray]) -> np.ndarray:

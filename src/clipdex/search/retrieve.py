@@ -23,6 +23,7 @@ log = logging.getLogger("clipdex.search")
 RRF_K = 60
 MIN_VECTOR_COS = 0.30   # MiniLM: unrelated sentences score about 0.0-0.15, paraphrases 0.5+
 CANDIDATES = 100
+FUZZY_BELOW = 5  # exact full-text hits under which the query is retried with typo tolerance
 COLUMNS = ["id", "video_id", "modality", "start", "end", "text", "speaker", "language", "people", "tags",
            "words", "thumb_key"]
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -111,18 +112,23 @@ def parse(query: str) -> ParsedQuery:
     return ParsedQuery(text=query.replace('"', " ").strip(), phrases=phrases, terms=terms)
 
 
-def fts_query(pq: ParsedQuery):
-    """Exact terms score highest; each longer term also matches within 1-2 edits (typos)."""
+def fts_query(pq: ParsedQuery, *, fuzzy: bool):
+    """Exact terms score highest; with ``fuzzy`` each longer term also matches within 1-2 edits (typos)."""
     from lancedb.query import BooleanQuery, MatchQuery, Occur, PhraseQuery
 
     clauses = [(Occur.SHOULD, MatchQuery(pq.text, "text", boost=2.0))]
-    for t in dict.fromkeys(pq.terms):
+    for t in dict.fromkeys(pq.terms) if fuzzy else ():
         if len(t) >= 5:
             clauses.append((Occur.SHOULD, MatchQuery(t, "text", fuzziness=1 if len(t) < 8 else 2,
                                                      prefix_length=1, boost=0.5)))
     for p in pq.phrases:
         clauses.append((Occur.MUST, PhraseQuery(p, "text")))
     return BooleanQuery(clauses)
+
+
+def _fts(table, query, where: str | None, depth: int) -> list[dict]:
+    b = table.search(query, query_type="fts").select(COLUMNS + ["_score"]).limit(depth)
+    return _rows(b.where(where, prefilter=True) if where else b)
 
 
 def _rows(builder) -> list[dict]:
@@ -182,8 +188,11 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
                 slot["cos"] = 1.0 - float(r["_distance"])
 
     if pq.text:
-        b = table.search(fts_query(pq), query_type="fts").select(COLUMNS + ["_score"]).limit(depth)
-        add(_rows(b.where(where, prefilter=True) if where else b), "fts")
+        # Fuzzy term expansion is the costly part on large tables: only when exact words find little.
+        rows = _fts(table, fts_query(pq, fuzzy=False), where, depth)
+        if len(rows) < FUZZY_BELOW and any(len(t) >= 5 for t in pq.terms):
+            rows = _fts(table, fts_query(pq, fuzzy=True), where, depth)
+        add(rows, "fts")
     qv = vector if vector is not None else (embedder.encode([pq.text])[0] if pq.text else None)
     if qv is not None and not text_only:  # never compare vectors of two different models
         b = table.search(np.asarray(qv, np.float32), vector_column_name="vector").distance_type("cosine")
