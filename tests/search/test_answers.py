@@ -160,7 +160,8 @@ def test_transcript_text_stays_data_in_the_prompt(embedder):
 
 @pytest.mark.slow  # imports torch and transformers (~10 s on 2 cores)
 def test_local_backend_runs_a_causal_lm_from_a_directory(embedder, library, tmp_path):
-    """Plumbing with a random-init model: its gibberish never passes verification."""
+    """Plumbing with a random-init model: its gibberish never passes verification, so the reply
+    falls back to the passage that answers, quoted and cited, and says so in ``backend``."""
     model_dir = tiny_llama(tmp_path / "tiny")
     settings = make_settings(tmp_path, llm_model_dir=model_dir, llm_max_tokens=24)
     assert backends.enabled(settings) == ["extractive", "local"]
@@ -170,8 +171,12 @@ def test_local_backend_runs_a_causal_lm_from_a_directory(embedder, library, tmp_
                                                 [Quote(1, uuid.uuid4(), 0, 1, LAUNCH)]), 24)
     assert isinstance(raw, str)
     a = answer_from("When is the launch planned?", library["passages"], b, embedder)
-    assert a.backend == "local"
-    assert not a.supported and a.answer == NOT_FOUND_TEXT and a.citations == []
+    assert a.backend == "extractive (fallback from local)"
+    assert a.supported and "March" in a.answer and a.citations[0].video_id == library["launch"]
+    assert [s.supported for s in a.sentences if s.text not in a.answer]  # the gibberish, flagged
+    assert all(not s.supported for s in a.sentences if s.text not in a.answer)
+    unknown = answer_from("What is the recipe for lasagna?", library["passages"], b, embedder)
+    assert not unknown.supported and unknown.answer == NOT_FOUND_TEXT and unknown.citations == []
 
 
 def test_backend_choice(tmp_path):

@@ -94,11 +94,25 @@ def answer_from(query: str, passages: Sequence, backend: AnswerBackend, embedder
     if not quotes:
         return not_found(backend.name)
     drafted = backend.draft(Task(kind, query, opts.max_sentences), quotes)
-    checked = SupportChecker(embedder).check(drafted, quotes)
-    if not any(s.supported for s in checked):
+    checker = SupportChecker(embedder)
+    checked, name = checker.check(drafted, quotes), backend.name
+    if drafted and not any(s.supported for s in checked) and backend.name != "extractive":
+        # The model answered, but its wording failed the check (an invented year, say), while the
+        # library holds passages that match the question: answer with those passages themselves.
+        # A model that explicitly says the passages do not answer is believed.
+        from clipdex.rag.backends import ExtractiveBackend
+
+        rejected = [Sentence(x.text, x.cites, False) for x in checked]
+        checked = checker.check(ExtractiveBackend(embedder).draft(Task(kind, query, opts.max_sentences), quotes),
+                                quotes)
+        name = f"extractive (fallback from {backend.name})"
+        if not any(s.supported for s in checked):
+            return not_found(backend.name, rejected)
+        checked = rejected + checked
+    elif not any(s.supported for s in checked):
         return not_found(backend.name, checked)
     sentences, cited = renumber(checked, quotes)
-    return narrow(Answer(render(sentences), cited, sentences, True, backend.name))
+    return narrow(Answer(render(sentences), cited, sentences, True, name))
 
 
 # --- narrowing citations to the sentence that was used -------------------------------------------
