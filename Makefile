@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup system-deps run test test-fast bench clean
+.PHONY: setup system-deps console run test test-fast bench clean
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) console
 
 system-deps:
 	@bash scripts/ensure-system-deps.sh
@@ -24,11 +24,24 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# The web console (console/): npm ci only when package-lock.json changes; the build regenerates
+# openapi.json from the installed clipdex, so it follows the Python install.
+CONSOLE_STAMP := console/node_modules/.installed-$(shell cat console/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+
+console: $(CONSOLE_STAMP) $(STAMP)
+	cd console && CLIPDEX_BIN=$(abspath $(BIN))/clipdex npm run build --silent
+
+$(CONSOLE_STAMP): console/package-lock.json
+	cd console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@rm -f console/node_modules/.installed-*
+	@touch $@
+
 run: setup
 	$(BIN)/clipdex demo
 	$(BIN)/clipdex serve --host $(HOST) --port $(PORT)
 
 test: setup
+	cd console && npm test --silent
 	$(BIN)/python -m pytest
 
 test-fast: setup
@@ -38,4 +51,4 @@ bench: setup
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache console/node_modules console/dist console/test-results

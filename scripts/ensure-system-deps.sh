@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system tools clipdex needs (FFmpeg) when missing and we are root; otherwise says
+# Installs the system tools clipdex needs (FFmpeg; Chromium for the console tests) when missing and we
+# are root; otherwise says
 # exactly what to install.
 set -euo pipefail
 need=()
@@ -9,6 +10,8 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 # the visual tests draw on-screen text with FFmpeg drawtext, which needs a font
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
+# the console's end-to-end tests drive the system Chromium headless (Playwright downloads no browser)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} with apt-get" >&2

@@ -1,0 +1,92 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
+import { api, ApiError } from "../api/client";
+import { ask, type Answer, type Citation } from "../api/contract";
+import { Empty, ErrorBox, Loading } from "../components/State";
+import { clock } from "../lib/format";
+
+const citeLink = (c: Citation) => `/videos/${c.video_id}?t=${c.start.toFixed(2)}`;
+
+export function AskPage() {
+  const [question, setQuestion] = useState("");
+  const [answer, setAnswer] = useState<Answer | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setAnswer(null);
+    try {
+      setAnswer(await ask(question.trim()));
+    } catch (err) {
+      setError(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const titles = useTitles(answer?.citations.map((c) => c.video_id) ?? []);
+  const unavailable = error instanceof ApiError && (error.status === 404 || error.status === 405);
+  const byN = new Map(answer?.citations.map((c) => [c.n, c]) ?? []);
+  return (
+    <>
+      <h1>Ask</h1>
+      <form className="ask" onSubmit={submit}>
+        <label htmlFor="question">Ask a question about your videos</label>
+        <textarea id="question" rows={3} value={question} onChange={(e) => setQuestion(e.target.value)}
+                  placeholder="When does the budget review start?" />
+        <button type="submit" disabled={busy || !question.trim()}>{busy ? "Thinking…" : "Ask"}</button>
+      </form>
+      {busy && <Loading label="Finding the answer in your library…" />}
+      {unavailable && <Empty title="Answers are not available on this server yet.">Ask your operator to upgrade clipdex.</Empty>}
+      {error && !unavailable && <ErrorBox error={error} what="No answer" />}
+      {!answer && !busy && !error && <Empty title="Answers come with their sources.">Every sentence cites the moments it is based on; a citation opens the player there.</Empty>}
+      {answer && (
+        <section className="answer card" aria-label="Answer">
+          {!answer.supported && <p className="hint">Your library does not seem to contain the answer.</p>}
+          <p data-testid="answer">
+            {(answer.sentences?.length ? answer.sentences : [{ text: answer.answer, citations: [], supported: answer.supported }]).map((s, i) => (
+              <span key={i} className={s.supported ? "" : "unsupported"}>
+                {s.text}
+                {s.citations.map((n) => byN.get(n) && (
+                  <sup key={n}><Link to={citeLink(byN.get(n)!)} aria-label={`Source ${n}`}>[{n}]</Link></sup>
+                ))}{" "}
+              </span>
+            ))}
+          </p>
+          {answer.citations.length > 0 && (
+            <>
+              <h2>Sources</h2>
+              <ol className="citations">
+                {answer.citations.map((c) => (
+                  <li key={c.n} value={c.n}>
+                    <Link to={citeLink(c)}>{titles[c.video_id] ?? "Video"} at {clock(c.start)}</Link>
+                    <blockquote>{c.text}</blockquote>
+                  </li>
+                ))}
+              </ol>
+            </>
+          )}
+          <p className="hint">Answered by the {answer.backend} backend.</p>
+        </section>
+      )}
+    </>
+  );
+}
+
+/** Titles of the cited videos (citations carry only ids). */
+function useTitles(ids: string[]): Record<string, string> {
+  const [titles, setTitles] = useState<Record<string, string>>({});
+  const key = [...new Set(ids)].sort().join(",");
+  useEffect(() => {
+    let live = true;
+    Promise.all(key.split(",").filter(Boolean).map(async (id) => {
+      const r = await api.GET("/api/v1/videos/{video_id}", { params: { path: { video_id: id } } });
+      return [id, r.data ? r.data.title || r.data.filename : "Video"] as const;
+    })).then((pairs) => live && setTitles(Object.fromEntries(pairs)));
+    return () => { live = false; };
+  }, [key]);
+  return titles;
+}
