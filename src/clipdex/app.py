@@ -6,16 +6,18 @@ import contextlib
 import threading
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
 from clipdex import __version__
-from clipdex.api import problems
+from clipdex.api import console, problems
 from clipdex.api.middleware import RequestContext
 from clipdex.api.routes import admin, auth, blobs, health, jobs, team, uploads, usage, videos
 from clipdex.api.routes import speakers as speaker_routes
 from clipdex.api.routes import transcripts
 from clipdex.api.routes import people as people_routes
+from clipdex.api.routes import presigned as presigned_uploads
 from clipdex.api.routes import visual as visual_routes
+from clipdex.api.routes import search as search_routes
+from clipdex.api.routes import answers as answer_routes
 from clipdex.billing.metering import ApiCallMeter
 from clipdex.observability import REGISTRY, configure_logging
 from clipdex.pipeline import registry
@@ -26,11 +28,6 @@ from clipdex.settings import Settings
 API_PREFIX = "/api/v1"
 ERROR_RESPONSES = {code: {"model": Problem, "content": {"application/problem+json": {}}}
                    for code in (400, 401, 403, 404, 409, 422, 429)}
-
-LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>clipdex</title></head>
-<body style="font-family:system-ui;max-width:40rem;margin:4rem auto"><h1>clipdex</h1>
-<p>The API is running. Read the <a href="/docs">API reference</a> or fetch
-<a href="/openapi.json">openapi.json</a>. The web console ships with a later release.</p></body></html>"""
 
 
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None,
@@ -47,7 +44,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     async def lifespan(app: FastAPI):
         from clipdex.jobs.worker import WorkerPool
 
-        pool = WorkerPool(platform, workers).start() if workers else None
+        # with the Celery transport stages run in ``clipdex worker`` processes, never in the API
+        pool = WorkerPool(platform, workers).start() if workers and settings.queue == "embedded" else None
         stop = threading.Event()
         flusher = threading.Thread(target=_flush_loop, args=(meter, platform, stop), daemon=True)
         flusher.start()
@@ -68,16 +66,14 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.state.meter = meter
     problems.install(app)
     for r in (auth.router, team.router, videos.router, uploads.router, jobs.router, usage.router, admin.router,
-              blobs.router, transcripts.router, speaker_routes.router, visual_routes.router, people_routes.router):
+              blobs.router, transcripts.router, speaker_routes.router, visual_routes.router, people_routes.router,
+              search_routes.router, answer_routes.router, presigned_uploads.router):
         app.include_router(r, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(RequestContext, meter=meter)
     _register_queue_metrics(platform)
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def landing() -> str:
-        return LANDING
-
+    console.install(app)  # after problems.install: its fallback wraps the 404 handler
     return app
 
 

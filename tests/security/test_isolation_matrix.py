@@ -178,6 +178,10 @@ ROUTES: dict[tuple[str, str], Entry] = {
         path={"upload_id": R("upload")}, content=b"x" * 100,
         headers={**TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})),
     ("DELETE", f"{V}/uploads/{{upload_id}}"): foreign(Call(path={"upload_id": R("upload")}, headers=TUS)),
+    # presigned uploads straight to object storage (issue 7; the local store answers 409)
+    ("POST", f"{V}/uploads/presigned"): own("creates an upload in the token's tenant",
+                                            Call(json={"filename": "matrix.mp4", "size": 1000})),
+    ("POST", f"{V}/uploads/presigned/{{upload_id}}/complete"): foreign(Call(path={"upload_id": R("upload")})),
     # jobs
     ("GET", f"{V}/jobs"): foreign(Call(query={"video_id": R("video")}), Call(query={"video_id": R("queued_video")})),
     ("GET", f"{V}/jobs/{{job_id}}"): foreign(Call(path={"job_id": R("job")}), Call(path={"job_id": R("queued_job")})),
@@ -206,6 +210,21 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", f"{V}/people/{{person_id}}/split"): foreign(
         Call(path={"person_id": R("person")}, json={"face_ids": [R("face")]}),
         Call(path={"person_id": R("a:person")}, json={"face_ids": [R("face")]})),
+    # answers, summaries, chapters (issue 5)
+    ("POST", f"{V}/ask"): foreign(
+        Call(json={"question": "What was said in this clip?", "scope": {"video_ids": [R("video")]}}),
+        Call(json={"question": R("video_title")})),
+    ("POST", f"{V}/summarize"): foreign(
+        Call(json={"query": "what was said", "scope": {"video_ids": [R("video")]}}),
+        Call(json={"query": R("video_title")})),
+    ("GET", f"{V}/videos/{{video_id}}/summary"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/videos/{{video_id}}/chapters"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/answers/settings"): own("the token's tenant's answer backend"),
+    ("PUT", f"{V}/answers/settings"): own("sets the token's tenant's answer backend",
+                                          Call(json={"answer_backend": "extractive"})),
+    # search (issue 5): B's video ids as filters and B's titles as queries must find nothing of B's
+    ("GET", f"{V}/search"): foreign(Call(query={"q": "clip", "video_id": R("video")}),
+                                    Call(query={"q": R("video_title")})),
     # usage
     ("GET", f"{V}/usage"): own("usage of the token's tenant"),
     # operator
