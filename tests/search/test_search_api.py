@@ -5,20 +5,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import soundfile as sf
 from fastapi.testclient import TestClient
 
 from clipdex.app import create_app
-from clipdex.pipeline import registry
-from clipdex.platform import Platform
-from tests.conftest import drain, migrated_sqlite_settings, new_tenant, upload
-from tests.speech import media
+from tests.conftest import drain, new_tenant, upload
+from tests.search.library import SECRET_B, assert_ready, pipeline_platform, spoken_video, talk_video
 from tests.visual.media import make_shots_video
 
 V = "/api/v1"
 PIPELINE = {"fetch", "probe", "extract_audio", "thumbnail", "transcribe", "visual", "index"}
-GAP_S = 3.0
-SECRET_B = "The zebra migration crosses the river every October near the old bridge."
 
 pytestmark = pytest.mark.slow
 
@@ -26,23 +21,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("search")
-    registry.load_builtin()
-    off = [n for n in registry.all_stages() if n not in PIPELINE]
-    p = Platform.from_settings(migrated_sqlite_settings(tmp, disabled_stages=off, asr_threads=2))
+    p = pipeline_platform(tmp, PIPELINE)
     with TestClient(create_app(platform=p, embedded_workers=0)) as c:
         a, b = new_tenant(p, c, "Alpha"), new_tenant(p, c, "Beta")
-        wa = media.speak(tmp / "a.wav", media.SENTENCE_A)
-        wb = media.speak(tmp / "b.wav", media.SENTENCE_B, voice="en-us+f3")
-        speech = media.concat(tmp / "talk.wav", [wa, media.silence(tmp / "gap.wav", GAP_S), wb])
-        b_start = sf.info(str(tmp / "talk-part0.wav")).duration + GAP_S
-        talk = upload(c, a, media.to_video(speech, tmp / "talk.mp4"), title="Quarterly review").json()["id"]
+        clip, b_start = talk_video(tmp)
+        talk = upload(c, a, clip, title="Quarterly review").json()["id"]
         slides = upload(c, a, make_shots_video(tmp / "slides.mp4"), title="Slides").json()["id"]
-        secret = media.speak(tmp / "s.wav", SECRET_B)
-        other = upload(c, b, media.to_video(secret, tmp / "zebra.mp4"), title="Zebras").json()["id"]
+        other = upload(c, b, spoken_video(tmp, "zebra", SECRET_B), title="Zebras").json()["id"]
         drain(p)
-        for ctx, vid in ((a, talk), (a, slides), (b, other)):
-            v = c.get(f"{V}/videos/{vid}", headers=ctx.headers).json()
-            assert v["status"] == "ready", v
+        assert_ready(c, ((a, talk), (a, slides), (b, other)))
         yield {"c": c, "p": p, "a": a, "b": b, "talk": talk, "slides": slides, "other": other, "b_start": b_start}
     p.close()
 
