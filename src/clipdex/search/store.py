@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterable
 
 import pyarrow as pa
@@ -21,6 +22,8 @@ from clipdex.search.embed import Embedder, model_id
 from clipdex.storage.s3 import lance_storage_options
 
 log = logging.getLogger("clipdex.search")
+# lancedb warns at every fork; our forks (ffmpeg, ffprobe) exec at once and never touch its runtime
+warnings.filterwarnings("ignore", message="lancedb fork support is experimental", category=RuntimeWarning)
 
 TABLE_PREFIX = "segments_"
 MODALITIES = ("transcript", "ocr", "tag", "sound", "face", "shot")
