@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import api_list, upload
+from bench import api_list, fairness, upload
 from bench.common import console, write_json
 
 
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
         ("api_list", lambda: api_list.run(duration_s=3 if args.quick else 10, warmup_s=1 if args.quick else 2),
          api_list.print_result),
         ("upload", lambda: upload.run(seconds=8, repeat=1 if args.quick else 3), upload.print_result),
+        ("fairness", lambda: fairness.run(heavy=6 if args.quick else 20), fairness.print_result),
     ]
     started = time.perf_counter()
     for name, run, show in benches:

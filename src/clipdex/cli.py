@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
-import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -70,25 +69,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 @app.command()
 def worker(concurrency: Annotated[int, typer.Option(help="stages run at once in this process")] = 1,
-           queues: Annotated[str, typer.Option(help="comma-separated queues")] = "cpu") -> None:
-    """Run a worker process against the same database (add as many as the machine allows)."""
-    from clipdex.jobs.worker import WorkerPool
+           queues: Annotated[str, typer.Option(help="comma-separated queues: cpu, gpu, train")] = "cpu") -> None:
+    """Run a worker process against the same database (add as many as the machine allows).
+
+    With CLIPDEX_QUEUE=celery it consumes the Celery queues on CLIPDEX_BROKER_URL and relays the job
+    outbox to them; otherwise worker threads poll the database (the embedded transport).
+    """
+    from clipdex.jobs.queue import transport_for
     from clipdex.observability import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_level)
-    pool = WorkerPool(_platform(), concurrency, tuple(q.strip() for q in queues.split(",") if q.strip())).start()
-    stopping = {"flag": False}
-
-    def stop(*_):
-        stopping["flag"] = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    console.print(f"worker {', '.join(w.id for w in pool.workers)} on queues {queues}")
-    while not stopping["flag"]:
-        time.sleep(0.2)
-    pool.shutdown()
+    names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    transport = transport_for(settings.queue)
+    console.print(f"worker pid {os.getpid()} ({transport.name}) on queues {','.join(names)}, concurrency {concurrency}")
+    raise typer.Exit(transport.serve(_platform(), names, concurrency))
 
 
 @app.command()
@@ -209,6 +204,44 @@ def demo() -> None:
     run_demo(Settings(), console, _progress)
 
 
+@app.command()
+def reindex(tenant: Annotated[Optional[str], typer.Option(help="tenant slug or id (default: every tenant)")] = None,
+            drop_old: Annotated[bool, typer.Option(help="drop tables of other embedding models afterwards")] = False
+            ) -> None:
+    """Rebuild the search index from stored artifacts (after an embedding-model change, or to repair it)."""
+    from clipdex.search.indexer import reindex as run_reindex
+
+    platform = _platform()
+    ids = None
+    if tenant:
+        from clipdex.tenancy.service import find_tenant
+
+        with platform.db.system(readonly=True) as s:
+            ids = [find_tenant(s, tenant).id]
+    with _progress() as bar:
+        task = bar.add_task("indexing videos", total=None)
+        report = run_reindex(platform, ids, drop_old=drop_old, progress=lambda n: bar.update(task, completed=n))
+    console.print(f"{report['videos']} videos, {report['rows']} rows in {report['table']} "
+                  f"across {report['tenants']} tenants; {report['dropped']} old tables dropped")
+
+
+@eval_app.command("search")
+def eval_search(corpus: Annotated[Optional[Path], typer.Option(help="folder with MANIFEST.json (omit: generated media only)")] = None,
+                as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+                limit: Annotated[Optional[int], typer.Option(help="only the first N corpus speech files")] = None,
+                ask: Annotated[bool, typer.Option(help="also score ask's citations")] = True) -> None:
+    """Search recall@1/@5 and MRR on labelled queries; citation precision and not-found rate of ask."""
+    from clipdex.evaluation.search import evaluate, render
+
+    if corpus is not None and not (corpus / "MANIFEST.json").is_file():
+        _fail(f"{corpus}/MANIFEST.json not found")
+    result = evaluate(corpus, limit=limit, with_ask=ask, settings=Settings())
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, ensure_ascii=False, default=str))
+    else:
+        render(result, console)
+
+
 @eval_app.command("asr")
 def eval_asr(corpus: Annotated[Path, typer.Option(help="folder with MANIFEST.json")],
              as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
@@ -261,6 +294,25 @@ def _eval_visual(kind: str, corpus: Path, as_json: bool) -> None:
         typer.echo(json.dumps(result, indent=1, ensure_ascii=False))
     else:
         render(kind, result, console)
+
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False) -> None:
+    """Check database, storage, broker, index, FFmpeg and models; exit 1 when something FAILs."""
+    from clipdex.ops.doctor import FAIL, WARN, healthy, run_checks
+
+    findings = run_checks(Settings())
+    if as_json:
+        typer.echo(json.dumps({"ok": healthy(findings), "checks": [f.as_dict() for f in findings]}, indent=1))
+    else:
+        table = Table("check", "status", "detail")
+        colour = {FAIL: "red", WARN: "yellow"}
+        for f in findings:
+            mark = f"[{colour[f.status]}]{f.status}[/]" if f.status in colour else f"[green]{f.status}[/]"
+            table.add_row(f.name, mark, f.detail + (f"\n[dim]fix:[/dim] {f.hint}" if f.hint else ""))
+        console.print(table)
+    if not healthy(findings):
+        raise typer.Exit(1)
 
 
 def main() -> None:

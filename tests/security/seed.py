@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from clipdex.db.types import utcnow
-from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, Face, Invitation, Job, JobStage, Membership, Person,
+from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, Face, Invitation, Job, JobStage, Membership, OutboxEntry, Person,
                             RefreshToken, SpeakerProfile, Tenant, TranscriptCorrection, UploadSession, UsageRecord,
                             User, Video)
 
@@ -38,11 +38,14 @@ def seed_tenant(platform, name: str) -> Seeded:
         person = Person(tenant_id=t.id, name=f"{name} person {tag}", embedding=bytes(512))
         s.add_all([j, person])
         s.flush()
+        st = JobStage(tenant_id=t.id, job_id=j.id, name="probe", version="1")
+        s.add(st)
+        s.flush()
         rows = [
-            v, j, person,
+            v, j, person, st,
+            OutboxEntry(tenant_id=t.id, job_id=j.id, stage_id=st.id, stage="probe", queue="cpu"),
             Face(tenant_id=t.id, person_id=person.id, video_id=v.id, embedding=bytes(512)),
             Membership(tenant_id=t.id, user_id=u.id, role="owner"),
-            JobStage(tenant_id=t.id, job_id=j.id, name="probe", version="1"),
             Artifact(tenant_id=t.id, video_id=v.id, stage="probe", version="1", name="probe.json",
                      blob_key=f"tenants/{t.id}/videos/{v.id}/probe/1/probe.json", content_type="application/json"),
             ApiKey(tenant_id=t.id, name=f"{name} key", prefix=tag, key_hash=secrets.token_hex(32), scopes=["read"]),

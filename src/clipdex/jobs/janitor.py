@@ -19,7 +19,7 @@ SCRATCH_MAX_AGE_S = 24 * 3600
 
 
 def sweep(platform: Platform, *, scratch_max_age_s: float = SCRATCH_MAX_AGE_S) -> dict[str, int]:
-    """Delete expired open tus uploads (row and bytes) and stale scratch files; returns counts."""
+    """Delete expired open tus and presigned uploads (row and bytes) and stale scratch files; returns counts."""
     staging = platform.settings.staging_dir
     removed = {"uploads": 0, "scratch": 0}
     with platform.db.system() as s:
@@ -29,6 +29,9 @@ def sweep(platform: Platform, *, scratch_max_age_s: float = SCRATCH_MAX_AGE_S) -
             (staging / "tus" / str(up.id)).unlink(missing_ok=True)
             s.delete(up)
         removed["uploads"] = len(expired)
+    from clipdex.ingest.presigned import sweep_expired  # presigned S3 uploads never completed
+
+    removed["presigned"] = sweep_expired(platform)
     cutoff = time.time() - scratch_max_age_s
     candidates = list(staging.glob("clipdex-*")) + list(staging.glob("upload-*")) + list(staging.glob("cli-*"))
     blob_tmp = getattr(platform.blobs, "root", None)

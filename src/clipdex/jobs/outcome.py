@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from clipdex.billing.metering import record_usage
 from clipdex.db.types import utcnow
+from clipdex.jobs import outbox
 from clipdex.models import Job, JobStage, Video
 
 TERMINAL_OK = ("succeeded", "skipped")
@@ -23,6 +24,7 @@ def advance_job(s: Session, job_id: uuid.UUID) -> None:
     for st in stages:
         if st.status == "waiting" and all(d in done for d in st.depends_on):
             st.status = "ready"
+            outbox.enqueue(s, st)
     if all(st.status in TERMINAL_OK for st in stages):
         job = s.get(Job, job_id)
         if job.status in ("queued", "running"):

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 
 from clipdex.db.types import utcnow
 from clipdex.errors import ClipdexError, MediaRejected
+from clipdex.jobs import chaos, outbox
 from clipdex.jobs.outcome import advance_job, fail_job
 from clipdex.jobs.scheduler import Claim
 from clipdex.models import Artifact, Job, JobStage, Tenant, Video
@@ -86,13 +87,17 @@ def execute(platform: Platform, claim: Claim) -> str:
     stage = registry.get(claim.name)
     started = time.monotonic()
     view, inputs = _view(platform, claim)
+    chaos.maybe_kill(claim.name, "after_claim", claim.attempt)
     with _Lease(platform, claim) as lease:
         ctx = StageContext(platform=platform, video=view, job_id=claim.job_id, stage_name=claim.name,
                            stage_version=claim.version, attempt=claim.attempt, inputs=inputs,
                            report_progress=lease.set_progress, check_alive=lease.check)
+        if chaos.enabled(claim.name, "mid_work"):
+            ctx.report_progress, ctx.check_alive = _mid_work_kill(claim, lease)
         try:
             output = stage.run(ctx) or {}
             lease.check()
+            chaos.maybe_kill(claim.name, "after_artifact", claim.attempt)
         except LeaseLost:
             outcome = "lost"
         except MediaRejected as e:
@@ -106,7 +111,21 @@ def execute(platform: Platform, claim: Claim) -> str:
         else:
             outcome = _finish_ok(platform, claim, ctx, output)
     STAGE_SECONDS.labels(claim.name, outcome).observe(time.monotonic() - started)
+    chaos.maybe_kill(claim.name, "after_commit", claim.attempt)
     return outcome
+
+
+def _mid_work_kill(claim: Claim, lease: _Lease):
+    """Progress and liveness hooks that kill the process at the stage's first call (chaos tests only)."""
+    def progress(value: float) -> None:
+        chaos.maybe_kill(claim.name, "mid_work", claim.attempt)
+        lease.set_progress(value)
+
+    def check() -> None:
+        chaos.maybe_kill(claim.name, "mid_work", claim.attempt)
+        lease.check()
+
+    return progress, check
 
 
 def _lock_job(s, job_id) -> None:
@@ -131,6 +150,8 @@ def _finish_ok(platform: Platform, claim: Claim, ctx: StageContext, output: dict
     with platform.db.tenant(claim.tenant_id) as s:
         _lock_job(s, claim.job_id)
         st = s.get(JobStage, claim.stage_id)
+        if st is None:  # deleted with its video, or not this tenant's row: nothing to commit
+            return "lost"
         duration = (now - st.started_at).total_seconds() if st.started_at else None
         if not _fence(s, claim, status=status, progress=1.0, finished_at=now, duration_s=duration,
                       output=output, error_code=None, error_message=None):
@@ -158,8 +179,10 @@ def _finish_failed(platform: Platform, claim: Claim, code: str, message: str, *,
         _lock_job(s, claim.job_id)
         if retry:
             delay = platform.settings.retry_base_s * (2 ** (claim.attempt - 1))
-            ok = _fence(s, claim, status="ready", not_before=now + timedelta(seconds=delay),
-                        error_code=code, error_message=message[:500])
+            not_before = now + timedelta(seconds=delay)
+            ok = _fence(s, claim, status="ready", not_before=not_before, error_code=code, error_message=message[:500])
+            if ok:
+                outbox.enqueue(s, s.get(JobStage, claim.stage_id, populate_existing=True), not_before)
         else:
             ok = _fence(s, claim, status="failed", finished_at=now, error_code=code, error_message=message[:500])
             if ok:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, true, update
 
 from clipdex.db.types import utcnow
+from clipdex.jobs import outbox
 from clipdex.models import Job, JobStage, Tenant, Video
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
@@ -32,10 +33,13 @@ class Claim:
     max_attempts: int
 
 
-def _claimable(now: datetime, queues: tuple[str, ...]):
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _claimable(now: datetime, queues: tuple[str, ...] | None = None):
     # Only stages this process can run: a worker without an analyzer installed leaves them to others.
     return and_(
-        JobStage.queue.in_(queues),
+        JobStage.queue.in_(queues) if queues is not None else true(),
         JobStage.name.in_(sorted(registry.all_stages())),
         Job.status.in_(("queued", "running")),
         Tenant.status == "active",
@@ -46,30 +50,42 @@ def _claimable(now: datetime, queues: tuple[str, ...]):
     )
 
 
-def _tenant_order(platform: Platform, s, now: datetime, queues: tuple[str, ...]) -> list[uuid.UUID]:
-    running = dict(s.execute(
-        select(JobStage.tenant_id, func.count()).where(
-            JobStage.status == "running", JobStage.lease_expires_at >= now).group_by(JobStage.tenant_id)).all())
-    waiting = s.scalars(select(JobStage.tenant_id).join(Job, Job.id == JobStage.job_id).join(
-        Tenant, Tenant.id == JobStage.tenant_id).where(_claimable(now, queues)).distinct()).all()
-    if not waiting:
+def running_per_tenant(s, now: datetime) -> dict[uuid.UUID, int]:
+    """Stages with a live lease, per tenant (all queues: a tier's cap counts every stage it runs)."""
+    return dict(s.execute(select(JobStage.tenant_id, func.count()).where(
+        JobStage.status == "running", JobStage.lease_expires_at >= now).group_by(JobStage.tenant_id)).all())
+
+
+def rank_tenants(platform: Platform, s, tenant_ids, busy: dict[uuid.UUID, int],
+                 served: dict[uuid.UUID, datetime] | None = None) -> list[uuid.UUID]:
+    """``tenant_ids`` in the order they get the next slot; tenants at their tier's cap are left out.
+
+    Shared by the embedded claim and the Celery dispatcher, so both transports schedule alike.
+    ``served`` overrides ``last_scheduled_at`` with what the caller handed out since it read it.
+    """
+    if not tenant_ids:
         return []
     rows = s.execute(select(Tenant.id, Tenant.tier, Tenant.last_scheduled_at).where(
-        Tenant.id.in_(waiting))).all()
-    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+        Tenant.id.in_(list(tenant_ids)))).all()
     order = []
     for tenant_id, tier_name, last in rows:
         tier = platform.settings.tier(tier_name)
-        busy = running.get(tenant_id, 0)
-        if busy >= tier.concurrent_stages:
+        n = busy.get(tenant_id, 0)
+        if n >= tier.concurrent_stages:
             continue
-        order.append(((busy / tier.weight, -tier.rank, last or epoch), tenant_id))
+        last = (served or {}).get(tenant_id, last)
+        order.append(((n / tier.weight, -tier.rank, last or _EPOCH), tenant_id))
     return [t for _, t in sorted(order, key=lambda x: x[0])]
+
+
+def _tenant_order(platform: Platform, s, now: datetime, queues: tuple[str, ...]) -> list[uuid.UUID]:
+    waiting = s.scalars(select(JobStage.tenant_id).join(Job, Job.id == JobStage.job_id).join(
+        Tenant, Tenant.id == JobStage.tenant_id).where(_claimable(now, queues)).distinct()).all()
+    return rank_tenants(platform, s, waiting, running_per_tenant(s, now))
 
 
 def claim_next(platform: Platform, worker_id: str, queues: tuple[str, ...] = ("cpu",)) -> Claim | None:
     """Lease the next stage for ``worker_id`` or return None when nothing is claimable."""
-    lease = timedelta(seconds=platform.settings.lease_s)
     with platform.db.system() as s:
         now = utcnow()
         for tenant_id in _tenant_order(platform, s, now, queues):
@@ -80,28 +96,55 @@ def claim_next(platform: Platform, worker_id: str, queues: tuple[str, ...] = ("c
                     Job.created_at, JobStage.position).limit(1)).first()
             if row is None:
                 continue
-            stage, video_id = row
-            if stage.status == "running" and stage.attempt >= stage.max_attempts:
-                _fail_abandoned(s, stage, now)
-                continue  # not "nothing claimable": drain() would stop with other tenants' work queued
-            won = s.execute(update(JobStage).where(
-                JobStage.id == stage.id, JobStage.lease_token == stage.lease_token,
-                JobStage.status == stage.status,
-                # a heartbeat that renewed the lease since we looked wins over our takeover
-                or_(JobStage.status == "ready", JobStage.lease_expires_at < now)).values(
-                status="running", lease_owner=worker_id, lease_token=stage.lease_token + 1,
-                lease_expires_at=now + lease, attempt=stage.attempt + 1, started_at=now,
-                not_before=None, progress=0.0).execution_options(synchronize_session=False)).rowcount
-            if not won:
-                continue
-            s.execute(update(Tenant).where(Tenant.id == tenant_id).values(last_scheduled_at=now))
-            s.execute(update(Job).where(Job.id == stage.job_id, Job.status == "queued").values(
-                status="running", started_at=now))
-            s.execute(update(Video).where(Video.id == video_id, Video.status == "queued").values(
-                status="processing"))
-            return Claim(stage.id, stage.job_id, tenant_id, video_id, stage.name, stage.version,
-                         stage.lease_token + 1, stage.attempt + 1, stage.max_attempts)
+            claim = _take(platform, s, worker_id, row[0], row[1], now)
+            if claim is not None:
+                return claim
+            # a lost race or an abandoned stage is not "nothing claimable": drain() would stop early
     return None
+
+
+def claim_stage(platform: Platform, worker_id: str, job_id: uuid.UUID, name: str, attempt: int) -> Claim | None:
+    """Lease one named stage for a broker message, or None when the message is stale or a duplicate.
+
+    Stale: the stage finished, its job ended, another worker holds a live lease, or the stage was
+    claimed again since the message was published (its attempt count moved on).
+    """
+    with platform.db.system() as s:
+        now = utcnow()
+        row = s.execute(select(JobStage, Job.video_id).join(Job, Job.id == JobStage.job_id).join(
+            Tenant, Tenant.id == JobStage.tenant_id).where(
+            # the tenant comes from the job row, never from the message
+            JobStage.job_id == job_id, JobStage.name == name, JobStage.tenant_id == Job.tenant_id,
+            _claimable(now))).first()
+        if row is None or row[0].attempt != attempt:
+            return None
+        return _take(platform, s, worker_id, row[0], row[1], now)
+
+
+def _take(platform: Platform, s, worker_id: str, stage: JobStage, video_id: uuid.UUID,
+          now: datetime) -> Claim | None:
+    """The fenced claim both transports share: bump the lease token, or lose the race and get None."""
+    if stage.status == "running" and stage.attempt >= stage.max_attempts:
+        _fail_abandoned(s, stage, now)
+        return None
+    won = s.execute(update(JobStage).where(
+        JobStage.id == stage.id, JobStage.lease_token == stage.lease_token,
+        JobStage.status == stage.status,
+        # a heartbeat that renewed the lease since we looked wins over our takeover
+        or_(JobStage.status == "ready", JobStage.lease_expires_at < now)).values(
+        status="running", lease_owner=worker_id, lease_token=stage.lease_token + 1,
+        lease_expires_at=now + timedelta(seconds=platform.settings.lease_s), attempt=stage.attempt + 1,
+        started_at=now, not_before=None, progress=0.0).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        return None
+    outbox.drop(s, stage.id)
+    s.execute(update(Tenant).where(Tenant.id == stage.tenant_id).values(last_scheduled_at=now))
+    s.execute(update(Job).where(Job.id == stage.job_id, Job.status == "queued").values(
+        status="running", started_at=now))
+    s.execute(update(Video).where(Video.id == video_id, Video.status == "queued").values(
+        status="processing"))
+    return Claim(stage.id, stage.job_id, stage.tenant_id, video_id, stage.name, stage.version,
+                 stage.lease_token + 1, stage.attempt + 1, stage.max_attempts)
 
 
 def _fail_abandoned(s, stage: JobStage, now: datetime) -> None:

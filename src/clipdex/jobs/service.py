@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from clipdex.db.types import utcnow
 from clipdex.errors import Conflict
+from clipdex.jobs import outbox
 from clipdex.models import Job, JobStage, Tenant, Video
 from clipdex.pipeline import registry
 from clipdex.pipeline.stage import VideoView
@@ -32,6 +33,7 @@ def create_job(s: Session, settings: Settings, video: Video) -> Job:
                        position=pos, depends_on=deps, queue=stage.queue,
                        status="waiting" if deps else "ready", max_attempts=settings.max_attempts))
     s.flush()
+    outbox.enqueue_ready(s, s.scalars(select(JobStage).where(JobStage.job_id == job.id)).all())
     return job
 
 
@@ -59,6 +61,7 @@ def retry_job(s: Session, job: Job) -> Job:
             st.status = "ready" if all(d in done for d in st.depends_on) else "waiting"
             st.attempt, st.not_before, st.error_code, st.error_message = 0, None, None, None
             st.finished_at, st.progress = None, 0.0
+    outbox.enqueue_ready(s, stages)
     job.status, job.finished_at, job.error_code, job.error_message = "queued", None, None, None
     video = s.get(Video, job.video_id)
     video.status, video.error_code, video.error_message = "queued", None, None

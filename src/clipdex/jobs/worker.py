@@ -67,12 +67,12 @@ class WorkerPool:
         return self
 
     def _housekeeping(self, every_s: float = 600.0) -> None:
-        from clipdex.jobs.janitor import sweep
+        from clipdex.jobs.reconcile import housekeep
 
         stop = self.workers[0].stop
         while not stop.wait(every_s):
             try:
-                sweep(self.workers[0].platform)
+                housekeep(self.workers[0].platform)
             except Exception:  # housekeeping never takes a worker down
                 log.exception("janitor sweep failed")
 

@@ -3,7 +3,7 @@
 from clipdex.models.audit import AuditEvent
 from clipdex.models.base import Base, TenantOwned, tenant_tables
 from clipdex.models.credential import ApiKey, LoginFailure, RefreshToken
-from clipdex.models.job import Job, JobStage
+from clipdex.models.job import Job, JobStage, OutboxEntry
 from clipdex.models.people import Face, Person
 from clipdex.models.speech import SpeakerProfile, TranscriptCorrection
 from clipdex.models.tenant import Invitation, Membership, Tenant
@@ -13,6 +13,6 @@ from clipdex.models.video import Artifact, UploadSession, Video
 
 __all__ = [
     "ApiKey", "Artifact", "AuditEvent", "Base", "Face", "Person", "Invitation", "Job", "JobStage", "LoginFailure",
-    "Membership", "RefreshToken", "SpeakerProfile", "Tenant", "TenantOwned", "TranscriptCorrection", "UploadSession", "UsageRecord", "User",
+    "Membership", "OutboxEntry", "RefreshToken", "SpeakerProfile", "Tenant", "TenantOwned", "TranscriptCorrection", "UploadSession", "UsageRecord", "User",
     "Video", "tenant_tables",
 ]

@@ -54,3 +54,27 @@ class JobStage(TenantOwned, Base):
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(String(500), default=None)
     output: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class OutboxEntry(TenantOwned, Base):
+    """A stage that needs a broker message: written in the transaction that makes it claimable.
+
+    The Celery dispatcher publishes committed entries only (an enqueued stage always has its job) and
+    every claimable stage has one (a committed job is always enqueued). ``published_at`` marks the
+    message in flight: the entry is removed when a worker claims the stage, so in-flight entries
+    count against fairness caps and are published again if their message is lost.
+    """
+
+    __tablename__ = "job_outbox"
+    __table_args__ = (
+        UniqueConstraint("stage_id", "attempt", name="uq_job_outbox_stage_id_attempt"),
+        Index("ix_job_outbox_published_at_available_at", "published_at", "available_at"),
+    )
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("job_stages.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(16), default="cpu")
+    attempt: Mapped[int] = mapped_column(default=0)  # the stage's attempt count the message is for
+    available_at: Mapped[datetime | None] = mapped_column(default=None)  # retry backoff
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
