@@ -32,7 +32,7 @@ def test_sweep_removes_expired_uploads_and_stale_scratch(sqlite_platform):
     fresh.mkdir()
     os.utime(stale, (time.time() - 3 * 86400,) * 2)
 
-    assert sweep(p) == {"uploads": 1, "scratch": 1}
+    assert sweep(p) == {"uploads": 1, "presigned": 0, "scratch": 1}
     with p.db.tenant(t.id) as s:
         assert s.scalars(select(UploadSession.id)).all() == [live_id]
     assert not (tus / str(old_id)).exists() and (tus / str(live_id)).exists()
