@@ -169,6 +169,10 @@ class TranscribeStage:
     produces = ("transcript.json",)
     queue = "cpu"
 
+    def queue_for(self, settings) -> str:
+        """Whisper on a GPU runs on the gpu queue's workers; on CPU anywhere."""
+        return "gpu" if settings.asr_device.startswith("cuda") else "cpu"
+
     def applies(self, video) -> bool:
         return True
 

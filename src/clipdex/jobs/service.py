@@ -30,7 +30,7 @@ def create_job(s: Session, settings: Settings, video: Video) -> Job:
     s.flush()
     for pos, (stage, deps) in enumerate(registry.plan(view_of(video, tier), settings.disabled_stages)):
         s.add(JobStage(tenant_id=video.tenant_id, job_id=job.id, name=stage.name, version=stage.version,
-                       position=pos, depends_on=deps, queue=stage.queue,
+                       position=pos, depends_on=deps, queue=registry.queue_of(stage, settings),
                        status="waiting" if deps else "ready", max_attempts=settings.max_attempts))
     s.flush()
     outbox.enqueue_ready(s, s.scalars(select(JobStage).where(JobStage.job_id == job.id)).all())

@@ -31,6 +31,12 @@ def load_builtin() -> None:
     from clipdex.analyzers import summary  # noqa: F401
 
 
+def queue_of(stage: Stage, settings) -> str:
+    """The queue a stage's work goes to: a stage may pick by configuration (a GPU model -> ``gpu``)."""
+    pick = getattr(stage, "queue_for", None)
+    return pick(settings) if pick else stage.queue
+
+
 def load_extra(specs: Iterable[str]) -> None:
     """Register stages named ``module:attribute`` in settings (custom analyzers)."""
     for spec in specs:
