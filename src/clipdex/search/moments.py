@@ -52,7 +52,9 @@ def merge(passages: list[Passage]) -> list[Moment]:
         if p.modality == "transcript" or home.best is p:
             home.start, home.end = min(home.start, p.start), max(home.end, p.end)
     for m in moments:
-        m.score = max(p.score for p in m.passages) * (1.0 + 0.25 * (len(m.modalities) - 1))
+        # shot rows restate the tags and text on screen: they add no independent evidence
+        evidence = {p.modality for p in m.passages} - {"shot"}
+        m.score = max(p.score for p in m.passages) * (1.0 + 0.25 * max(0, len(evidence) - 1))
     moments.sort(key=lambda m: -m.score)
     return moments
 

@@ -23,6 +23,7 @@ log = logging.getLogger("clipdex.search")
 RRF_K = 60
 MIN_VECTOR_COS = 0.30   # MiniLM: unrelated sentences score about 0.0-0.15, paraphrases 0.5+
 CANDIDATES = 100
+SEMANTIC_WEIGHT = 0.02  # about one rank-1 RRF share at cosine 0.8
 FUZZY_BELOW = 5  # exact full-text hits under which the query is retried with typo tolerance
 COLUMNS = ["id", "video_id", "modality", "start", "end", "text", "speaker", "language", "people", "tags",
            "words", "thumb_key"]
@@ -127,7 +128,7 @@ def fts_query(pq: ParsedQuery, *, fuzzy: bool):
 
 
 def _fts(table, query, where: str | None, depth: int) -> list[dict]:
-    b = table.search(query, query_type="fts").select(COLUMNS + ["_score"]).limit(depth)
+    b = table.search(query, query_type="fts").select(COLUMNS + ["_score", "vector"]).limit(depth)
     return _rows(b.where(where, prefilter=True) if where else b)
 
 
@@ -199,6 +200,10 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
         b = b.nprobes(20).refine_factor(5)  # with an IVF_PQ index: re-rank by exact distance
         b = b.select(COLUMNS + ["_distance"]).limit(depth)
         add(_rows(b.where(where, prefilter=True) if where else b), "vector")
+    if qv is not None and not text_only:  # full-text-only candidates: their similarity from the stored vector
+        for slot in ranked.values():
+            if slot["cos"] is None and slot["row"].get("vector") is not None:
+                slot["cos"] = float(np.dot(np.asarray(slot["row"]["vector"], np.float32), qv))
     out = []
     phrases = [_norm(p) for p in pq.phrases]
     for slot in ranked.values():
@@ -212,6 +217,9 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
             phrase = any(p.lower() in slot["row"]["text"].lower() for p in pq.phrases) or (
                 len(pq.terms) > 1 and pq.text.lower() in slot["row"]["text"].lower())
             score *= 1.0 + 0.6 * cov + 0.4 * phrase
+        if settings.search_rerank and slot["cos"] is not None:
+            # semantic closeness, so a word shared with an unrelated page does not outrank the meaning
+            score += SEMANTIC_WEIGHT * max(0.0, slot["cos"])
         out.append(_passage(slot["row"], score, tuple(sorted(slot["kinds"]))))
     out.sort(key=lambda p: -p.score)
     return out[:k]
