@@ -55,6 +55,14 @@ test("upload a video with speech and a broken file; watch processing finish", as
   await shot(page, "library-processing");
   await expect(card.locator(".badge", { hasText: "ready" })).toBeVisible({ timeout: 180_000 });
   await expect(card.locator("img.thumb")).toBeVisible();
+  // the card's image comes with the video list: no per-card artifact lookups (issue: console API gaps)
+  const lookups: string[] = [];
+  const onRequest = (r: { url: () => string }) => { if (/\/videos\/[^/?]+\/artifacts/.test(r.url())) lookups.push(r.url()); };
+  page.on("request", onRequest);
+  await page.reload();
+  await expect(card.locator("img.thumb")).toBeVisible();
+  page.off("request", onRequest);
+  expect(lookups).toEqual([]);
   await shot(page, "library");
   await axe(page, "library");
   // keyboard: the first Tab offers the skip link, which lands on the page content
@@ -115,6 +123,7 @@ test("ask a question and follow a citation", async () => {
   await expect(answer.getByTestId("answer")).toContainText(/monday/i);
   const cite = answer.getByRole("link", { name: "Source 1" });
   await expect(cite).toBeVisible();
+  await expect(answer.getByRole("link", { name: /^budget-review at / }).first()).toBeVisible(); // title from the answer
   await shot(page, "ask");
   await axe(page, "ask");
   const start = Number(new URL((await cite.getAttribute("href"))!, "http://x").searchParams.get("t"));
@@ -132,7 +141,7 @@ test("people: name the face found in the video", async () => {
   await person.getByRole("button", { name: "Save" }).click();
   await expect(person.getByRole("textbox")).toHaveValue("Eileen Collins");
   await person.getByRole("button", { name: "Appearances" }).click();
-  await expect(person.getByRole("link", { name: /Video at 0:0/ }).first()).toBeVisible();
+  await expect(person.getByRole("link", { name: /budget-review at 0:0/ }).first()).toBeVisible(); // the video's title
   await shot(page, "people");
   await axe(page, "people");
   await page.goto(videoUrl);

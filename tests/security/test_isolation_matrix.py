@@ -227,6 +227,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
                                     Call(query={"q": R("video_title")})),
     # usage
     ("GET", f"{V}/usage"): own("usage of the token's tenant"),
+    ("GET", f"{V}/usage/history"): own("monthly usage of the token's tenant"),
     # operator
     ("GET", f"{V}/admin/tiers"): operator("tier configuration"),
     ("GET", f"{V}/admin/tenants"): operator("lists every tenant by design"),

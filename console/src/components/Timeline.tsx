@@ -1,11 +1,11 @@
 import { useEffect, useState } from "react";
-import { api, authJson } from "../api/client";
+import { api, authJson, unwrap, type Schemas } from "../api/client";
 import { chapters as loadChapters } from "../api/contract";
 import { clock } from "../lib/format";
 import { Thumb } from "./Thumb";
 
 interface Mark { start: number; end: number; label: string }
-interface Shot { index: number; start_s: number; end_s: number; keyframe?: string | null }
+type Shot = Schemas["Shot"];
 interface Track { name: string; marks: Mark[] | null; note?: string }
 
 const pick = (o: Record<string, unknown>, ...keys: string[]) => keys.map((k) => o[k]).find((v) => v != null);
@@ -32,8 +32,8 @@ export function Timeline({ videoId, duration, onSeek }: { videoId: string; durat
     let live = true;
     (async () => {
       const [sh, sc, ch, pe, tg, so, tx] = await Promise.all([
-        optional(authJson<{ shots: Shot[] }>(`${base}/shots`)),
-        optional(authJson<{ scenes: unknown[] }>(`${base}/scenes`)),
+        optional(api.GET("/api/v1/videos/{video_id}/shots", { params: { path: { video_id: videoId } } }).then(unwrap)),
+        optional(api.GET("/api/v1/videos/{video_id}/scenes", { params: { path: { video_id: videoId } } }).then(unwrap)),
         optional(loadChapters(videoId)),
         optional(api.GET("/api/v1/videos/{video_id}/people", { params: { path: { video_id: videoId } } }).then((r) => r.data ?? null)),
         optional(authJson<{ tags: unknown[] }>(`${base}/tags`)),
@@ -44,7 +44,7 @@ export function Timeline({ videoId, duration, onSeek }: { videoId: string; durat
       setShots(sh?.shots ?? []);
       const people: Mark[] = (pe ?? []).flatMap((p) => p.appearances.map((a) => ({ start: a.start_s, end: a.end_s, label: p.name ?? "Unnamed person" })));
       setTracks([
-        { name: "Scenes", marks: sc ? marks(sc.scenes, (o) => `Scene ${Number(o.index ?? 0) + 1}`) : null },
+        { name: "Scenes", marks: sc ? sc.scenes.map((x) => ({ start: x.start_s, end: x.end_s, label: `Scene ${x.index + 1}` })) : null },
         { name: "Chapters", marks: ch ? marks(ch.items, (o) => String(o.title ?? "Chapter")) : null, note: "Chapters appear once the summary is computed." },
         { name: "People", marks: pe ? people : null },
         { name: "Tags", marks: tg ? marks(tg.tags, (o) => String(pick(o, "tag", "label") ?? "tag")) : null },

@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { authJson } from "../api/client";
+import { authJson, type Schemas } from "../api/client";
 import { activeWord, clock } from "../lib/format";
 
-export interface Word { word: string; start: number; end: number }
-export interface Segment { start: number; end: number; text: string; speaker?: string | null; words: Word[] }
-export interface TranscriptDoc { language?: string; segments: Segment[]; speaker_names?: Record<string, string> }
+// The parts of the generated transcript types (GET /transcript, PATCH .../segments/{i}) the panel reads.
+export type Word = Pick<Schemas["TranscriptWord"], "word" | "start" | "end">;
+export type Segment = Pick<Schemas["TranscriptSegment"], "start" | "end" | "text" | "speaker"> & { words: Word[] };
+export type TranscriptDoc = Pick<Schemas["TranscriptDocument"], "language" | "speaker_names"> & { segments: Segment[] };
 
 interface Props {
   videoId: string;
@@ -64,7 +65,7 @@ function SegmentRow({ index, seg, active, activeWord: aw, speaker, onSeek, edita
     setBusy(true);
     setError(null);
     try {
-      const updated = await authJson<Segment>(`/api/v1/videos/${videoId}/transcript/segments/${index}`,
+      const updated = await authJson<Schemas["TranscriptSegment"]>(`/api/v1/videos/${videoId}/transcript/segments/${index}`,
         { method: "PATCH", body: JSON.stringify({ text, speaker: seg.speaker ?? null }) });
       onSaved(updated);
       setEditing(false);

@@ -1,6 +1,6 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
-import { api, ApiError } from "../api/client";
+import { ApiError } from "../api/client";
 import { ask, type Answer, type Citation } from "../api/contract";
 import { Empty, ErrorBox, Loading } from "../components/State";
 import { clock } from "../lib/format";
@@ -27,7 +27,6 @@ export function AskPage() {
     }
   }
 
-  const titles = useTitles(answer?.citations.map((c) => c.video_id) ?? []);
   const unavailable = error instanceof ApiError && (error.status === 404 || error.status === 405);
   const byN = new Map(answer?.citations.map((c) => [c.n, c]) ?? []);
   return (
@@ -62,7 +61,7 @@ export function AskPage() {
               <ol className="citations">
                 {answer.citations.map((c) => (
                   <li key={c.n} value={c.n}>
-                    <Link to={citeLink(c)}>{titles[c.video_id] ?? "Video"} at {clock(c.start)}</Link>
+                    <Link to={citeLink(c)}>{c.video_title || "Video"} at {clock(c.start)}</Link>
                     <blockquote>{c.text}</blockquote>
                   </li>
                 ))}
@@ -74,19 +73,4 @@ export function AskPage() {
       )}
     </>
   );
-}
-
-/** Titles of the cited videos (citations carry only ids). */
-function useTitles(ids: string[]): Record<string, string> {
-  const [titles, setTitles] = useState<Record<string, string>>({});
-  const key = [...new Set(ids)].sort().join(",");
-  useEffect(() => {
-    let live = true;
-    Promise.all(key.split(",").filter(Boolean).map(async (id) => {
-      const r = await api.GET("/api/v1/videos/{video_id}", { params: { path: { video_id: id } } });
-      return [id, r.data ? r.data.title || r.data.filename : "Video"] as const;
-    })).then((pairs) => live && setTitles(Object.fromEntries(pairs)));
-    return () => { live = false; };
-  }, [key]);
-  return titles;
 }

@@ -4,7 +4,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { canWrite, useAuth } from "../auth";
 import { Empty, ErrorBox, Loading } from "../components/State";
 import { LiveStatus } from "../components/JobStatus";
-import { Thumb } from "../components/Thumb";
+import { SignedImage } from "../components/Thumb";
 import { UploadZone } from "../components/UploadZone";
 import { bytes, clock, date } from "../lib/format";
 import { useLoad } from "../lib/useLoad";
@@ -81,7 +81,7 @@ function Card({ v, onDone }: { v: Video; onDone: () => void }) {
   return (
     <li className="card video-card" data-video-id={v.id}>
       <Link to={`/videos/${v.id}`} className="cover">
-        <Thumb videoId={v.id} alt="" ready={v.status === "ready"} />
+        <SignedImage url={v.thumbnail_url} alt="" />
         <span className="title">{v.title || v.filename}</span>
       </Link>
       <div className="meta"><LiveStatus videoId={v.id} status={v.status} onDone={onDone} /> <span>{clock(v.duration_s)}</span></div>

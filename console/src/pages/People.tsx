@@ -91,7 +91,7 @@ function Appearances({ id, editable, act }: { id: string; editable: boolean; act
           <li key={a.face_id}>
             {editable && <input type="checkbox" aria-label={`Select appearance at ${clock(a.start_s)}`} checked={pick.includes(a.face_id)}
                                 onChange={(e) => setPick((s) => (e.target.checked ? [...s, a.face_id] : s.filter((x) => x !== a.face_id)))} />}
-            <Link to={`/videos/${a.video_id}?t=${a.start_s}`}>Video at {clock(a.start_s)}</Link>
+            <Link to={`/videos/${a.video_id}?t=${a.start_s}`}>{a.video_title || "Video"} at {clock(a.start_s)}</Link>
           </li>
         ))}
       </ul>

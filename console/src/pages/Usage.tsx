@@ -4,9 +4,10 @@ import { ErrorBox, Loading } from "../components/State";
 import { bytes } from "../lib/format";
 import { useLoad } from "../lib/useLoad";
 
-type Usage = Schemas["UsagePublic"];
+type UsageMonth = Schemas["UsageMonth"];
 const MONTHS = 6;
 
+/** The last `n` months as YYYY-MM, oldest first (the server's /usage/history computes the same window). */
 export function lastMonths(n: number, now = new Date()): string[] {
   const out: string[] = [];
   for (let i = n - 1; i >= 0; i--) {
@@ -18,12 +19,14 @@ export function lastMonths(n: number, now = new Date()): string[] {
 
 export function UsagePage() {
   const { session } = useAuth();
-  const months = lastMonths(MONTHS);
-  const usage = useLoad(() => Promise.all(months.map((month) =>
-    api.GET("/api/v1/usage", { params: { query: { month } } }).then(unwrap))), [session?.tenant?.id]);
+  // this month's totals with storage and tier, and the per-month history in one more call
+  const usage = useLoad(() => Promise.all([
+    api.GET("/api/v1/usage").then(unwrap),
+    api.GET("/api/v1/usage/history", { params: { query: { months: MONTHS } } }).then(unwrap),
+  ]), [session?.tenant?.id]);
   if (usage.error) return <><h1>Usage</h1><ErrorBox error={usage.error} retry={usage.reload} what="Could not load usage" /></>;
   if (!usage.data) return <><h1>Usage</h1><Loading /></>;
-  const cur = usage.data[usage.data.length - 1];
+  const [cur, history] = usage.data;
   const quota = Number(cur.limits.processing_minutes_per_month ?? 0);
   const storageQuota = Number(cur.limits.storage_bytes ?? 0);
   return (
@@ -36,7 +39,7 @@ export function UsagePage() {
         <p>API calls this month: <strong>{cur.api_calls}</strong></p>
       </div>
       <h2>Processing minutes per month</h2>
-      <MinutesChart data={usage.data} quota={quota} />
+      <MinutesChart data={history.items} quota={quota} />
     </>
   );
 }
@@ -52,7 +55,7 @@ function Meter({ label, value, max, text }: { label: string; value: number; max:
 }
 
 /** Bars per month against the tier's monthly quota (dashed line). */
-export function MinutesChart({ data, quota }: { data: Usage[]; quota: number }) {
+export function MinutesChart({ data, quota }: { data: UsageMonth[]; quota: number }) {
   const W = 600, H = 220, pad = 32;
   const top = Math.max(quota, ...data.map((d) => d.processing_minutes), 1);
   const bw = (W - pad * 2) / data.length;

@@ -100,7 +100,8 @@ function Player({ videoId, playerRef, startAt, pending, onTime, subtitles }: {
 }
 
 function TranscriptLoader({ videoId, time, onSeek, editable }: { videoId: string; time: number; onSeek: (t: number) => void; editable: boolean }) {
-  const t = useLoad(() => authJson<TranscriptDoc>(`/api/v1/videos/${videoId}/transcript`), [videoId]);
+  // authJson, not the typed client: this route also answers txt/srt/vtt, which widens its generated type
+  const t = useLoad(() => authJson<Schemas["TranscriptDocument"]>(`/api/v1/videos/${videoId}/transcript`), [videoId]);
   const [doc, setDoc] = useState<TranscriptDoc | null>(null);
   useEffect(() => { if (t.data) setDoc(t.data); }, [t.data]);
   if (t.error) return <div className="transcript"><ErrorBox error={t.error} retry={t.reload} what="No transcript" /></div>;

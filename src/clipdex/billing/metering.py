@@ -32,6 +32,25 @@ def usage_totals(s: Session, tenant_id: uuid.UUID, month: str) -> dict[str, floa
     return {m: float(q or 0) for m, q in rows}
 
 
+def last_months(n: int, now: datetime | None = None) -> list[str]:
+    """The ``n`` months up to and including ``now``'s, oldest first, as YYYY-MM."""
+    now = now or utcnow()
+    index = now.year * 12 + now.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - n + 1, index + 1)]
+
+
+def usage_history(s: Session, tenant_id: uuid.UUID, months: list[str]) -> dict[str, dict[str, float]]:
+    """Totals per month and metric for ``months`` (consecutive, oldest first), in one grouped query."""
+    rows = s.execute(select(UsageRecord.month, UsageRecord.metric, func.sum(UsageRecord.quantity)).where(
+        UsageRecord.tenant_id == tenant_id, UsageRecord.month >= months[0], UsageRecord.month <= months[-1])
+        .group_by(UsageRecord.month, UsageRecord.metric)).all()
+    out: dict[str, dict[str, float]] = {m: {} for m in months}
+    for month, metric, quantity in rows:
+        if month in out:
+            out[month][metric] = float(quantity or 0)
+    return out
+
+
 def storage_bytes(s: Session, tenant_id: uuid.UUID) -> int:
     videos = s.scalar(select(func.coalesce(func.sum(Video.size_bytes), 0)).where(Video.tenant_id == tenant_id))
     arts = s.scalar(select(func.coalesce(func.sum(Artifact.size_bytes), 0)).where(Artifact.tenant_id == tenant_id))

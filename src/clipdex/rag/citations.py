@@ -34,10 +34,11 @@ class Quote:
     modality: str = "transcript"
     score: float = 0.0
     words: str | None = None  # the index's word timings of the span (JSON [[start, word], ...]), never shown
+    video_title: str | None = None  # filled in from the tenant's rows just before the answer goes out
 
     def public(self) -> dict:
-        return {"n": self.n, "video_id": str(self.video_id), "start": round(self.start, 3),
-                "end": round(self.end, 3), "text": self.text}
+        return {"n": self.n, "video_id": str(self.video_id), "video_title": self.video_title,
+                "start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from clipdex.auth.principal import Principal
 from clipdex.auth.service import ensure
 from clipdex.errors import ClipdexError
-from clipdex.models import Artifact, Tenant
+from clipdex.models import Artifact, Tenant, Video
 from clipdex.rag import backends
 from clipdex.rag.answer import AnswerOptions, answer_from
 from clipdex.rag.summarize import query_summary
@@ -73,7 +73,21 @@ def ask(platform, principal: Principal, question: str, scope_ids: list[uuid.UUID
         opts = AnswerOptions()
         result = answer_from(query, _passages(platform, tenant_id, query, scope_ids, opts.k), backend, embedder,
                              opts=opts)
+    _add_titles(platform, principal, result.citations)
     return result.public()
+
+
+def _add_titles(platform, principal: Principal, quotes: list) -> None:
+    """Each citation's video title (else its filename), looked up once per answer in the tenant's session."""
+    ids = list(dict.fromkeys(q.video_id for q in quotes))
+    if not ids:
+        return
+    with access.session_for(platform, principal, readonly=True) as s:
+        rows = s.execute(access.list_owned(principal, Video, "video:read").with_only_columns(
+            Video.id, Video.title, Video.filename).where(Video.id.in_(ids))).all()
+    titles = {vid: title or filename or None for vid, title, filename in rows}
+    for q in quotes:
+        q.video_title = titles.get(q.video_id)
 
 
 def video_summary(platform, principal: Principal, video_id: uuid.UUID) -> dict:

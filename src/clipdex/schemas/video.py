@@ -52,6 +52,7 @@ class VideoPublic(BaseModel):
         "language": "en", "status": "ready", "source": "upload", "filename": "allhands.mp4",
         "size_bytes": 104857600, "sha256": "9f86d081884c7d65...", "duration_s": 3605.2, "width": 1920,
         "height": 1080, "error_code": None, "error_message": None,
+        "thumbnail_url": "https://clipdex.example.com/api/v1/blobs/eyJrIjoidGVuYW50cy8uLi4ifQ.sig",
         "created_at": "2026-11-21T09:00:00Z", "updated_at": "2026-11-21T09:04:00Z"}})
 
     id: uuid.UUID
@@ -71,6 +72,8 @@ class VideoPublic(BaseModel):
     error_message: str | None
     created_at: datetime
     updated_at: datetime
+    thumbnail_url: str | None = Field(None, description="short-lived signed link to the list thumbnail "
+                                      "(presigned on S3); null until the thumbnail stage has run")
 
 
 class VideoDetail(VideoPublic):
@@ -106,5 +109,24 @@ class UsagePublic(BaseModel):
     processing_minutes: float
     api_calls: int
     storage_bytes: int
+    tier: str
+    limits: dict
+
+
+class UsageMonth(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    processing_minutes: float
+    api_calls: int
+
+
+class UsageHistory(BaseModel):
+    """Metered usage of the last ``months`` months, oldest first, months without usage included."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "items": [{"month": "2026-10", "processing_minutes": 12.5, "api_calls": 340},
+                  {"month": "2026-11", "processing_minutes": 3.0, "api_calls": 41}],
+        "tier": "pro", "limits": {"processing_minutes_per_month": 600}}})
+
+    items: list[UsageMonth]
     tier: str
     limits: dict

@@ -33,6 +33,7 @@ class SummarizeRequest(BaseModel):
 class Citation(BaseModel):
     n: int
     video_id: uuid.UUID
+    video_title: str | None = Field(None, description="the cited video's title (its filename when untitled)")
     start: float
     end: float
     text: str

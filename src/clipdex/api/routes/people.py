@@ -14,7 +14,7 @@ from sqlalchemy import select
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.api.pagination import PageParams, paginate
 from clipdex.auth import service as auth
-from clipdex.models import Face, Person, Tenant
+from clipdex.models import Face, Person, Tenant, Video
 from clipdex.people import service as people
 from clipdex.schemas.common import Page
 from clipdex.storage import signing
@@ -26,6 +26,7 @@ router = APIRouter(tags=["people"])
 class Appearance(BaseModel):
     face_id: uuid.UUID
     video_id: uuid.UUID
+    video_title: str | None = None  # the video's title, else its filename
     start_s: float
     end_s: float
 
@@ -78,12 +79,15 @@ def _public(platform, p: Person) -> PersonPublic:
 
 
 def _detail(platform, s, p: Person, video_id: uuid.UUID | None = None) -> PersonDetail:
-    q = select(Face).where(Face.person_id == p.id, Face.tenant_id == p.tenant_id)
+    # the titles come in the same query (a join on the tenant's own videos), not one lookup per video
+    q = (select(Face, Video.title, Video.filename).join(Video, Video.id == Face.video_id)
+         .where(Face.person_id == p.id, Face.tenant_id == p.tenant_id, Video.tenant_id == p.tenant_id))
     if video_id:
         q = q.where(Face.video_id == video_id)
-    faces = s.scalars(q.order_by(Face.video_id, Face.start_s))
+    rows = s.execute(q.order_by(Face.video_id, Face.start_s)).all()
     return PersonDetail(**_public(platform, p).model_dump(), appearances=[
-        Appearance(face_id=f.id, video_id=f.video_id, start_s=f.start_s, end_s=f.end_s) for f in faces])
+        Appearance(face_id=f.id, video_id=f.video_id, video_title=title or filename or None, start_s=f.start_s,
+                   end_s=f.end_s) for f, title, filename in rows])
 
 
 @router.get("/people", response_model=Page[PersonPublic], summary="People of the tenant's gallery")

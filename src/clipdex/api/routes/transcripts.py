@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from clipdex.api.deps import Authed, PlatformDep
@@ -20,6 +20,48 @@ from clipdex.tenancy import access
 router = APIRouter(prefix="/videos", tags=["speech"])
 
 MEDIA = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
+
+
+# Response models document the JSON ``speech/transcript.py load()`` builds; the routes return that JSON
+# as it is (the models never filter it), and extra="allow" says that keys beyond these may appear.
+class TranscriptWord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+    speaker: str | None = None
+    speaker_name: str | None = None
+
+
+class TranscriptSegment(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    index: int
+    start: float
+    end: float
+    text: str
+    words: list[TranscriptWord]
+    speaker: str | None = None
+    speaker_name: str | None = None
+    language: str | None = None
+    confidence: float | None = None
+    corrected: bool = False
+
+
+class TranscriptDocument(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    track: str = Field(description="original | en-translation")
+    language: str | None = None
+    languages: list[str] = Field(default_factory=list)
+    source_languages: list[str] | None = Field(None, description="en-translation track: the spoken languages")
+    model: str | None = None
+    duration_s: float | None = None
+    speakers: list[str] = Field(default_factory=list, description="diarized speaker labels (S1, S2, ...)")
+    speaker_names: dict[str, str | None] = Field(default_factory=dict, description="label -> the tenant's name")
+    segments: list[TranscriptSegment]
 
 
 class SegmentUpdate(BaseModel):
@@ -35,7 +77,7 @@ class SegmentUpdate(BaseModel):
 
 
 @router.get("/{video_id}/transcript", summary="The transcript (or its English translation) as json, txt, srt or vtt",
-            responses={200: {"content": {m: {} for m in MEDIA.values()}}})
+            responses={200: {"model": TranscriptDocument, "content": {m: {} for m in MEDIA.values()}}})
 def get_transcript(video_id: uuid.UUID, principal: Authed, platform: PlatformDep,
                    format: Literal["json", "txt", "srt", "vtt"] = "json",
                    speakers: Annotated[bool, Query(description="speaker labels in txt/srt/vtt")] = False,
@@ -57,7 +99,9 @@ def get_transcript(video_id: uuid.UUID, principal: Authed, platform: PlatformDep
     return PlainTextResponse(body, media_type=MEDIA[format])
 
 
-@router.patch("/{video_id}/transcript/segments/{index}", summary="Correct a segment's text (kept across reprocessing)")
+@router.patch("/{video_id}/transcript/segments/{index}", response_model=None,
+              responses={200: {"model": TranscriptSegment, "description": "The corrected segment"}},
+              summary="Correct a segment's text (kept across reprocessing)")
 def correct_segment(video_id: uuid.UUID, index: Annotated[int, Path(ge=0, le=1_000_000)], body: SegmentUpdate,
                     principal: Authed, platform: PlatformDep) -> dict:
     with access.session_for(platform, principal) as s:

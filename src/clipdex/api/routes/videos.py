@@ -21,7 +21,7 @@ from clipdex.jobs.service import latest_job, snapshot
 from clipdex.models import Artifact, Video
 from clipdex.schemas.common import Page
 from clipdex.schemas.video import ArtifactPublic, ImportRequest, SignedUrl, VideoDetail, VideoPublic, VideoUpdate
-from clipdex.storage import signing
+from clipdex.storage import presign, signing
 from clipdex.search import indexer
 from clipdex.tenancy import access, audit
 from clipdex.videos import service as videos
@@ -80,8 +80,8 @@ def list_videos(principal: Authed, platform: PlatformDep, page: PageParams,
                                  created_after=created_after, created_before=created_before)
     with access.session_for(platform, principal, readonly=True) as s:
         r = paginate(s, query, Video, page, sort=sort, nulls_as=-1.0 if "duration" in sort else None)
-        return Page(items=[VideoPublic.model_validate(v, from_attributes=True) for v in r.items],
-                    next_cursor=r.next_cursor)
+        thumbs = _page_thumbnails(s, platform, principal.tenant_id, [v.id for v in r.items])
+        return Page(items=[_public(v, thumbs.get(v.id)) for v in r.items], next_cursor=r.next_cursor)
 
 
 @router.get("/{video_id}", response_model=VideoDetail, summary="A video with its job progress and artifacts")
@@ -89,9 +89,11 @@ def get_video(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> 
     with access.session_for(platform, principal) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
         job = latest_job(s, v.id)
-        arts = s.scalars(select(Artifact).where(Artifact.video_id == v.id).order_by(Artifact.stage, Artifact.name))
-        return VideoDetail(**VideoPublic.model_validate(v, from_attributes=True).model_dump(),
-                           job=snapshot(s, job) if job else None,
+        arts = s.scalars(select(Artifact).where(Artifact.video_id == v.id)
+                         .order_by(Artifact.stage, Artifact.name)).all()
+        thumb = _thumbnail_urls(platform, [(a.video_id, a.name, a.blob_key) for a in arts
+                                           if a.stage == THUMB_STAGE and a.name in THUMB_NAMES]).get(v.id)
+        return VideoDetail(**_public(v, thumb).model_dump(), job=snapshot(s, job) if job else None,
                            artifacts=[ArtifactPublic.model_validate(a) for a in arts])
 
 
@@ -145,6 +147,33 @@ def download_artifact(video_id: uuid.UUID, artifact_id: uuid.UUID, principal: Au
 
             raise NotFound()
         return _signed(platform, a.blob_key, a.name, a.content_type)
+
+
+THUMB_STAGE = "thumbnail"
+THUMB_NAMES = ("thumb.jpg", "poster.jpg")  # the list-sized image first, the poster where only it exists
+
+
+def _thumbnail_urls(platform, rows) -> dict[uuid.UUID, str]:
+    """Signed links (presigned on S3) to the best thumbnail of each video, from (video_id, name, key) rows."""
+    best: dict[uuid.UUID, tuple[str, str]] = {}
+    for video_id, name, key in sorted(rows, key=lambda r: THUMB_NAMES.index(r[1])):
+        best.setdefault(video_id, (name, key))
+    return {vid: presign.download_url(platform.settings, platform.blobs, key, filename=name,
+                                      content_type="image/jpeg")[0] for vid, (name, key) in best.items()}
+
+
+def _page_thumbnails(s, platform, tenant_id: uuid.UUID, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Thumbnail links for a page of videos: one artifact query for the page, not one per video."""
+    if not video_ids:
+        return {}
+    rows = s.execute(select(Artifact.video_id, Artifact.name, Artifact.blob_key).where(
+        Artifact.tenant_id == tenant_id, Artifact.video_id.in_(video_ids), Artifact.stage == THUMB_STAGE,
+        Artifact.name.in_(THUMB_NAMES))).all()
+    return _thumbnail_urls(platform, rows)
+
+
+def _public(v: Video, thumbnail_url: str | None) -> VideoPublic:
+    return VideoPublic.model_validate(v, from_attributes=True).model_copy(update={"thumbnail_url": thumbnail_url})
 
 
 def _signed(platform, key: str, filename: str, content_type: str) -> SignedUrl:

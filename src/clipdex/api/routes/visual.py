@@ -6,6 +6,7 @@ import json
 import uuid
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from clipdex.api.deps import Authed, PlatformDep
@@ -14,6 +15,54 @@ from clipdex.models import Artifact
 from clipdex.tenancy import access
 
 router = APIRouter(prefix="/videos", tags=["visual"])
+
+
+# Response models document the stored documents (analyzers/shots.py, analyzers/scenes.py). They are
+# for the OpenAPI schema only: the routes return the documents as stored, and extra="allow" says
+# that keys beyond these may appear.
+class Shot(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    index: int
+    start_frame: int
+    end_frame: int = Field(description="exclusive")
+    start_s: float
+    end_s: float
+    transition_in: str = Field(description="start | cut | fade | dissolve")
+    keyframe_s: float | None = None
+    keyframe: str | None = Field(None, description="artifact name of the keyframe image")
+    scene: int = 0
+
+
+class ShotList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    fps: float
+    frames: int
+    shots: list[Shot]
+
+
+class Scene(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    index: int
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int
+    shots: list[int] = Field(description="indexes of the shots in the scene")
+    keyframe: str | None = None
+
+
+class SceneList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    scenes: list[Scene]
+    speech_words: int | None = Field(None, description="words the speech-aware regrouping saw (scenes stage)")
+
+
+def _documented(model: type[BaseModel]) -> dict:
+    return {"response_model": None, "responses": {200: {"model": model, "description": "Successful Response"}}}
 
 
 def _keys(platform, principal, video_id: uuid.UUID, name: str, stages: tuple[str, ...]) -> dict[str, str]:
@@ -39,7 +88,7 @@ def _doc(platform, principal, video_id: uuid.UUID, name: str, stages: tuple[str,
     return _load(platform, key)
 
 
-@router.get("/{video_id}/shots", summary="Shots with their transitions and keyframes")
+@router.get("/{video_id}/shots", **_documented(ShotList), summary="Shots with their transitions and keyframes")
 def list_shots(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
     doc = _doc(platform, principal, video_id, "shots.json")
     refined = _keys(platform, principal, video_id, "scenes.json", ("scenes",)).get("scenes")
@@ -50,7 +99,7 @@ def list_shots(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) ->
     return doc
 
 
-@router.get("/{video_id}/scenes", summary="Scenes: consecutive shots that belong together")
+@router.get("/{video_id}/scenes", **_documented(SceneList), summary="Scenes: consecutive shots that belong together")
 def list_scenes(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
     return _doc(platform, principal, video_id, "scenes.json", ("scenes", "visual"))
 
