@@ -6,12 +6,15 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup system-deps console run test test-fast bench clean
+.PHONY: setup system-deps test-system-deps console run test test-fast bench clean
 
 setup: system-deps $(STAMP) console
 
 system-deps:
 	@bash scripts/ensure-system-deps.sh
+
+test-system-deps:
+	@bash scripts/ensure-system-deps.sh --test
 
 # torch==2.13.0 (the CPU build on disk) goes in first: a later unpinned torch requirement would
 # otherwise pull several GB of CUDA packages.
@@ -40,11 +43,11 @@ run: setup
 	$(BIN)/clipdex demo
 	$(BIN)/clipdex serve --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup test-system-deps
 	cd console && npm test --silent
 	$(BIN)/python -m pytest
 
-test-fast: setup
+test-fast: setup test-system-deps
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
