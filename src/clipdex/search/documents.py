@@ -84,9 +84,10 @@ class Context:
         return sorted({t for t0, t1, t in self.tag_spans if _overlaps(a, b, t0, t1)})
 
     def thumb(self, a: float, b: float) -> str | None:
-        mid = (a + b) / 2
+        """The keyframe of the shot on screen where the span starts (where a click opens the player)."""
+        t = min(a + 0.5, (a + b) / 2)
         for shot in self.src.shots:
-            if shot["start_s"] <= mid < shot["end_s"] or shot is self.src.shots[-1]:
+            if shot["start_s"] <= t < shot["end_s"] or shot is self.src.shots[-1]:
                 name = (shot.get("keyframe") or "").replace(".jpg", "-160.jpg")
                 if name in self.src.keyframes:
                     return self.src.keyframes[name]
