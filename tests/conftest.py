@@ -7,6 +7,7 @@ fails the run loudly; elsewhere those cases are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -124,17 +125,33 @@ def migrated_sqlite_settings(tmp_path, **overrides) -> Settings:
     return settings
 
 
+@contextlib.contextmanager
+def open_platform(settings: Settings):
+    """A platform for ``settings``, closed afterwards (for fixtures with their own settings)."""
+    p = Platform.from_settings(settings)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@contextlib.contextmanager
+def api_client(platform: Platform):
+    """A TestClient of the app on ``platform`` without embedded workers (tests drain explicitly)."""
+    with TestClient(create_app(platform=platform, embedded_workers=0)) as c:
+        yield c
+
+
 @pytest.fixture
 def sqlite_platform(tmp_path):
     """SQLite only, for tests that exercise behaviour independent of the database."""
-    p = Platform.from_settings(migrated_sqlite_settings(tmp_path))
-    yield p
-    p.close()
+    with open_platform(migrated_sqlite_settings(tmp_path)) as p:
+        yield p
 
 
 @pytest.fixture
 def client(platform):
-    with TestClient(create_app(platform=platform, embedded_workers=0)) as c:
+    with api_client(platform) as c:
         yield c
 
 

@@ -9,11 +9,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from clipdex.app import create_app
-from clipdex.platform import Platform
 from clipdex.storage import keys
 from clipdex.storage.s3 import S3BlobStore
-from tests.conftest import drain, migrated_sqlite_settings, new_tenant, upload
+from tests.conftest import api_client, drain, migrated_sqlite_settings, new_tenant, open_platform, upload
 from tests.media import make_video
 from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401
 
@@ -22,15 +20,14 @@ V = "/api/v1"
 
 @pytest.fixture
 def s3_platform(tmp_path, s3_overrides):
-    p = Platform.from_settings(migrated_sqlite_settings(tmp_path, **s3_overrides))
-    assert isinstance(p.blobs, S3BlobStore)
-    yield p
-    p.close()
+    with open_platform(migrated_sqlite_settings(tmp_path, **s3_overrides)) as p:
+        assert isinstance(p.blobs, S3BlobStore)
+        yield p
 
 
 @pytest.fixture
 def s3_client(s3_platform):
-    with TestClient(create_app(platform=s3_platform, embedded_workers=0)) as c:
+    with api_client(s3_platform) as c:
         yield c
 
 
@@ -139,7 +136,7 @@ def test_presigned_upload_checks_tier_limits_and_tenancy(s3_platform, s3_client)
 
 
 def test_local_store_refuses_presigned_uploads(sqlite_platform):
-    with TestClient(create_app(platform=sqlite_platform, embedded_workers=0)) as c:
+    with api_client(sqlite_platform) as c:
         t = new_tenant(sqlite_platform, c, "Local")
         r = c.post(f"{V}/uploads/presigned", headers=t.headers, json={"filename": "x.mp4", "size": 10})
         assert r.status_code == 409 and r.json()["code"] == "storage.presign_unsupported"

@@ -6,14 +6,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
 
-from clipdex.app import create_app
 from clipdex.models import SpeakerProfile
 from clipdex.pipeline import registry
-from clipdex.platform import Platform
 from clipdex.speech import transcript
-from tests.conftest import drain, migrated_sqlite_settings, new_tenant, upload
+from tests.conftest import api_client, drain, migrated_sqlite_settings, new_tenant, open_platform, upload
 from tests.speech import media
 
 V = "/api/v1"
@@ -24,14 +21,13 @@ STAGES = {"fetch", "probe", "extract_audio", "transcribe", "diarize"}
 def voice_platform(tmp_path):
     settings = migrated_sqlite_settings(tmp_path, disabled_stages=[n for n in registry.all_stages() if n not in STAGES],
                                         asr_threads=2)
-    p = Platform.from_settings(settings)
-    yield p
-    p.close()
+    with open_platform(settings) as p:
+        yield p
 
 
 @pytest.fixture
 def voice_client(voice_platform):
-    with TestClient(create_app(platform=voice_platform, embedded_workers=0)) as c:
+    with api_client(voice_platform) as c:
         yield c
 
 

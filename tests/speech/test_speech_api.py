@@ -5,15 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
 
-from clipdex.app import create_app
 from clipdex.jobs.service import create_job
 from clipdex.models import Video
 from clipdex.pipeline import registry
-from clipdex.platform import Platform
 from clipdex.speech.wer import error_rate
-from tests.conftest import add_user, drain, login, migrated_sqlite_settings, new_tenant, upload
+from tests.conftest import add_user, api_client, drain, login, migrated_sqlite_settings, new_tenant, open_platform, upload
 from tests.speech import media
 from tests.speech.conftest import DIALOGUE_TEXT
 
@@ -25,14 +22,13 @@ SPEECH_PIPELINE = {"fetch", "probe", "extract_audio", "thumbnail", "transcribe",
 def speech_platform(tmp_path):
     other_models = [n for n in registry.all_stages() if n not in SPEECH_PIPELINE]  # other capabilities' stages
     settings = migrated_sqlite_settings(tmp_path, disabled_stages=other_models, asr_chunk_s=10.0, asr_threads=2)
-    p = Platform.from_settings(settings)
-    yield p
-    p.close()
+    with open_platform(settings) as p:
+        yield p
 
 
 @pytest.fixture
 def speech_client(speech_platform):
-    with TestClient(create_app(platform=speech_platform, embedded_workers=0)) as c:
+    with api_client(speech_platform) as c:
         yield c
 
 

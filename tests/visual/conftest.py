@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from clipdex.app import create_app
-from clipdex.platform import Platform
-from tests.conftest import MODEL_STAGES, migrated_sqlite_settings, new_tenant
+from tests.conftest import MODEL_STAGES, api_client, migrated_sqlite_settings, new_tenant, open_platform
 from tests.visual.media import make_shots_video
 
 
 @pytest.fixture
 def visual_platform(tmp_path):
     settings = migrated_sqlite_settings(tmp_path, disabled_stages=[s for s in MODEL_STAGES if s != "visual"])
-    p = Platform.from_settings(settings)
-    yield p
-    p.close()
+    with open_platform(settings) as p:
+        yield p
 
 
 @pytest.fixture
 def vclient(visual_platform):
-    with TestClient(create_app(platform=visual_platform, embedded_workers=0)) as c:
+    with api_client(visual_platform) as c:
         yield c
 
 
