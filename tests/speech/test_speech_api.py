@@ -10,7 +10,8 @@ from clipdex.jobs.service import create_job
 from clipdex.models import Video
 from clipdex.pipeline import registry
 from clipdex.speech.wer import error_rate
-from tests.conftest import add_user, api_client, drain, login, migrated_sqlite_settings, new_tenant, open_platform, upload
+from tests.conftest import (add_user, api_client, drain, login, migrated_sqlite_settings, new_tenant, open_platform,
+                            upload)
 from tests.speech import media
 from tests.speech.conftest import DIALOGUE_TEXT
 
