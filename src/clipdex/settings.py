@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     visual_ocr: bool = True
     visual_tags: bool = True
     clip_model_dir: Path | None = Field(None, description="local CLIP model directory (transformers format)")
+    clip_min_similarity: float = Field(0.2, description="image-text cosine a shot needs to match a search")
     clip_default_labels: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="zero-shot labels when a tenant configures none")
 

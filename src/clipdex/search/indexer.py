@@ -9,6 +9,7 @@ import numpy as np
 
 from clipdex.search.documents import build_rows, load_source
 from clipdex.search.embed import get_embedder
+from clipdex.search.images import index_video_images
 from clipdex.search.store import get_store
 
 log = logging.getLogger("clipdex.search")
@@ -19,9 +20,10 @@ def index_video(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> dict:
     store = get_store(platform.settings)
     src = load_source(platform, tenant_id, video_id)
     rows = build_rows(src) if src else []
+    images = index_video_images(platform, tenant_id, video_id) if src else 0
     if not rows:  # nothing searchable yet: drop stale rows without loading a model
-        store.delete_video(tenant_id, video_id)
-        return {"rows": 0}
+        store.delete_video(tenant_id, video_id, text_only=src is not None)
+        return {"rows": 0, "image_rows": images}
     embedder = get_embedder(platform.settings)
     vectors = embedder.encode([r["text"] for r in rows]).astype(np.float32)
     for r, v in zip(rows, vectors):
@@ -30,7 +32,7 @@ def index_video(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> dict:
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["modality"]] = counts.get(r["modality"], 0) + 1
-    return {"rows": len(rows), "by_modality": counts, "embedding_model": embedder.name,
+    return {"rows": len(rows), "image_rows": images, "by_modality": counts, "embedding_model": embedder.name,
             "embedding_version": embedder.version}
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from clipdex.errors import ClipdexError
 from clipdex.models import Person, Video
 from clipdex.search import moments as mom
+from clipdex.search.images import image_hits
 from clipdex.search.retrieve import Filters, Passage, parse, retrieve, vector_of
 from clipdex.search.store import MODALITIES
 from clipdex.storage import signing
@@ -114,6 +115,7 @@ def search(platform, principal, params: SearchParams) -> dict:
         filters = _with_tagged_videos(s, principal, params.filters)
         passages = retrieve(platform, tenant_id, q, filters=filters, k=depth, vector=vector)
         passages += _people_hits(platform, principal, s, pq, filters, 50) if q else []
+        passages += image_hits(platform, tenant_id, q, filters, 20) if q else []
         found = mom.merge(passages)
         if exclude:
             found = [m for m in found if not (m.video_id == exclude[0] and m.start <= exclude[1] <= m.end + 1)]

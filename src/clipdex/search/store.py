@@ -72,10 +72,13 @@ class IndexStore:
             return self._conns[tid]
 
     def tables(self, tenant_id: uuid.UUID) -> list[str]:
-        db = self.db(tenant_id)
-        names = db.list_tables()
-        names = getattr(names, "tables", names)
-        return [n for n in names if n.startswith(TABLE_PREFIX)]
+        """The tenant's text tables (one per embedding model)."""
+        return [n for n in self.all_tables(tenant_id) if n.startswith(TABLE_PREFIX)]
+
+    def all_tables(self, tenant_id: uuid.UUID) -> list[str]:
+        """Text and image tables: what deleting a video or a tenant must reach."""
+        names = self.db(tenant_id).list_tables()
+        return list(getattr(names, "tables", names))
 
     def open(self, tenant_id: uuid.UUID, embedder: Embedder, *, create: bool = False):
         """The tenant's table for this model, or None (create=True makes an empty one)."""
@@ -125,17 +128,17 @@ class IndexStore:
         except Exception:  # noqa: BLE001  maintenance is best-effort; the rows are already searchable
             log.warning("index maintenance failed", exc_info=True)
 
-    def delete_video(self, tenant_id: uuid.UUID, video_id: uuid.UUID) -> None:
-        """Remove the video from every table of the tenant (all models)."""
+    def delete_video(self, tenant_id: uuid.UUID, video_id: uuid.UUID, *, text_only: bool = False) -> None:
+        """Remove the video from every table of the tenant (all models; ``text_only``: text tables)."""
         vid = str(uuid.UUID(str(video_id)))
         db = self.db(tenant_id)
-        for name in self.tables(tenant_id):
+        for name in self.tables(tenant_id) if text_only else self.all_tables(tenant_id):
             table = db.open_table(name)
             _retry(lambda t=table: t.delete(f"video_id = '{vid}'"))
 
     def drop_tenant(self, tenant_id: uuid.UUID) -> None:
         db = self.db(tenant_id)
-        for name in self.tables(tenant_id):
+        for name in self.all_tables(tenant_id):
             db.drop_table(name)
 
     def ensure_fts(self, tenant_id: uuid.UUID, table) -> None:
