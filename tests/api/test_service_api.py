@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from clipdex.app import create_app
+from tests.conftest import upload
+from tests.media import make_video
 
 
-def test_health_ready_metrics(client, tenant_a):
+def test_health_ready_metrics(client, tenant_a, tmp_path):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ok" and set(ready["checks"]) == {"database", "storage", "ffprobe"}
     client.get("/api/v1/videos", headers=tenant_a.headers)
+    upload(client, tenant_a, make_video(tmp_path / "q.mp4", seconds=1))  # a ready stage on the cpu queue
     metrics = client.get("/metrics").text
-    assert "clipdex_http_requests_total" in metrics and "clipdex_queue_depth" in metrics
+    assert "clipdex_http_requests_total" in metrics
+    assert f'clipdex_queue_depth{{queue="cpu",tenant_id="{tenant_a.id}"}} 1.0' in metrics  # per pool
 
 
 def test_request_id_is_echoed_or_generated(client):

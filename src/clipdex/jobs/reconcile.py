@@ -79,17 +79,7 @@ def _older_than(platform: Platform, key: str, grace_s: float) -> bool:
     """True when the blob's age is known to exceed ``grace_s`` (unknown ages count as young)."""
     if grace_s <= 0:
         return True
-    modified = None
-    if hasattr(platform.blobs, "modified_at"):  # optional BlobStore capability (epoch seconds)
-        modified = platform.blobs.modified_at(key)
-    elif hasattr(platform.blobs, "absolute"):  # the local folder store
-        try:
-            modified = platform.blobs.absolute(key).stat().st_mtime
-        except FileNotFoundError:
-            return False
-    elif hasattr(platform.blobs, "_head"):  # the S3 store: LastModified of a HEAD request
-        head = platform.blobs._head(key) or {}
-        modified = head["LastModified"].timestamp() if head.get("LastModified") else None
+    modified = platform.blobs.modified_at(key)
     return modified is not None and time.time() - float(modified) > grace_s
 
 

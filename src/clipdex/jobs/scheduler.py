@@ -160,9 +160,9 @@ def _fail_abandoned(s, stage: JobStage, now: datetime) -> None:
                  f"Stage {stage.name} was abandoned by its worker {stage.attempt} times.")
 
 
-def queue_depth(platform: Platform) -> dict[str, int]:
-    """Ready stages per tenant id, for metrics."""
+def queue_depth(platform: Platform) -> dict[tuple[str, str], int]:
+    """Ready stages per (tenant id, queue), for metrics: CPU and GPU pools scale on their own backlog."""
     with platform.db.system() as s:
-        rows = s.execute(select(JobStage.tenant_id, func.count()).where(
-            JobStage.status == "ready").group_by(JobStage.tenant_id)).all()
-    return {str(t): n for t, n in rows}
+        rows = s.execute(select(JobStage.tenant_id, JobStage.queue, func.count()).where(
+            JobStage.status == "ready").group_by(JobStage.tenant_id, JobStage.queue)).all()
+    return {(str(t), q): n for t, q, n in rows}

@@ -29,6 +29,9 @@ class BlobStore(Protocol):
 
     def size(self, key: str) -> int: ...
 
+    def modified_at(self, key: str) -> float | None:
+        """Epoch seconds of the blob's last write, None when it does not exist (the reconciler's grace period)."""
+
     def delete(self, key: str) -> None: ...
 
     def delete_prefix(self, prefix: str) -> int: ...

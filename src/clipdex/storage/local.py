@@ -111,6 +111,13 @@ class LocalBlobStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._path(src), target)
 
+    def modified_at(self, key: str) -> float | None:
+        """Epoch seconds of the blob's last write (None when it does not exist)."""
+        try:
+            return self._path(key).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
     def absolute(self, key: str) -> Path:
         """Local-only: the file behind a key, for range-request downloads."""
         return self._path(key)

@@ -232,6 +232,11 @@ class S3BlobStore:
             raise KeyError(key)
         return int(head["ContentLength"])
 
+    def modified_at(self, key: str) -> float | None:
+        """Epoch seconds of the object's last write (None when it does not exist)."""
+        head = self._head(key)
+        return head["LastModified"].timestamp() if head and head.get("LastModified") else None
+
     def list_prefix(self, prefix: str) -> Iterator[str]:
         cut = len(self.prefix)
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._dir(prefix)):

@@ -47,10 +47,11 @@ class QueueDepthCollector:
         self.platform = platform
 
     def collect(self):
-        g = GaugeMetricFamily("clipdex_queue_depth", "Claimable stages per tenant", labels=["tenant_id"])
+        g = GaugeMetricFamily("clipdex_queue_depth", "Claimable stages per tenant and queue",
+                              labels=["tenant_id", "queue"])
         try:
-            for tenant, n in queue_depth(self.platform).items():
-                g.add_metric([tenant], n)
+            for (tenant, queue), n in queue_depth(self.platform).items():
+                g.add_metric([tenant, queue], n)
         except Exception:
             pass
         yield g
