@@ -130,7 +130,7 @@ def _stage(platform: Platform, key: str, upload_id: uuid.UUID) -> StagedFile:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return StagedFile(path, size, h.hexdigest())
+    return StagedFile(path, size, h.hexdigest(), source_key=key)
 
 
 def sweep_expired(platform: Platform) -> int:

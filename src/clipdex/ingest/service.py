@@ -34,6 +34,7 @@ class StagedFile:
     path: Path
     size: int
     sha256: str
+    source_key: str | None = None  # already in the store (a presigned upload): copied there, not re-sent
 
 
 def tier_of(platform: Platform, principal: Principal) -> Tier:
@@ -103,7 +104,10 @@ def accept(platform: Platform, principal: Principal, staged: StagedFile, meta: I
                           height=info.video.height if info.video else None, media=info.summary(),
                           created_by=principal.actor)
             video.blob_key = keys.original(principal.tenant_id, video.id, _ext(meta.filename))
-            platform.blobs.adopt_file(video.blob_key, staged.path)
+            if staged.source_key:
+                platform.blobs.copy(staged.source_key, video.blob_key)
+            else:
+                platform.blobs.adopt_file(video.blob_key, staged.path)
             s.add(video)
             s.flush()
             create_job(s, platform.settings, video)

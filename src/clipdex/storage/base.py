@@ -38,4 +38,7 @@ class BlobStore(Protocol):
 
     def list_prefix(self, prefix: str) -> Iterator[str]: ...
 
+    def copy(self, src: str, dst: str) -> None:
+        """Copy within the store (server-side on S3: the bytes never pass through this process)."""
+
     def move(self, src: str, dst: str) -> None: ...

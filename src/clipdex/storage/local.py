@@ -106,6 +106,10 @@ class LocalBlobStore:
                 if p.is_file():
                     yield p.relative_to(self.root).as_posix()
 
+    def copy(self, src: str, dst: str) -> None:
+        with self.open_writer(dst) as out, open(self._path(src), "rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+
     def move(self, src: str, dst: str) -> None:
         target = self._path(dst)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -259,12 +259,15 @@ class S3BlobStore:
                 raise OSError(f"S3 refused to delete {len(r['Errors'])} objects: {r['Errors'][0].get('Code')}")
         return len(keys)
 
-    def move(self, src: str, dst: str) -> None:
+    def copy(self, src: str, dst: str) -> None:
         if not self.exists(src):
             raise KeyError(src)
         # managed copy: server-side, in parts above the threshold (CopyObject stops at 5 GB)
         self.client.copy({"Bucket": self.bucket, "Key": self._key(src)}, self.bucket, self._key(dst),
                          Config=self._transfer)
+
+    def move(self, src: str, dst: str) -> None:
+        self.copy(src, dst)
         self.delete(src)
 
     # --- presigning (tenant keys only) -------------------------------------------------------
