@@ -101,6 +101,16 @@ def test_tenants_never_see_each_other(world):
     assert r.status_code == 404
 
 
+def test_a_corrected_transcript_is_searchable_at_once(world):
+    c, a = world["c"], world["a"]
+    assert not _search(world, "a", q="zanzibar")["items"]
+    r = c.patch(f"{V}/videos/{world['talk']}/transcript/segments/0", headers=a.headers,
+                json={"text": "Welcome to the Zanzibar review meeting."})
+    assert r.status_code == 200, r.text
+    hit = _search(world, "a", q="zanzibar")["items"][0]
+    assert hit["video_id"] == world["talk"] and "Zanzibar" in hit["snippet"]
+
+
 def test_model_change_needs_reindex_and_never_mixes_vectors(world):
     from clipdex.search.indexer import reindex
     from clipdex.search.store import get_store

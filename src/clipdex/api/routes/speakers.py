@@ -17,6 +17,7 @@ from clipdex.models import SpeakerProfile
 from clipdex.schemas.common import Page
 from clipdex.speech import speakers as voices
 from clipdex.speech import transcript
+from clipdex.search import indexer
 from clipdex.tenancy import access, audit
 
 router = APIRouter(tags=["speech"])
@@ -65,7 +66,9 @@ def name_speaker(video_id: uuid.UUID, label: Label, body: SpeakerName, principal
         p = voices.name_speaker(s, v.tenant_id, v.id, label, centroid, body.name)
         audit.record(s, "speaker.named", actor=principal.actor, tenant_id=v.tenant_id, target=f"speaker:{p.id}",
                      video_id=str(v.id), label=label)
-        return _public(p)
+        result, tenant_id = _public(p), v.tenant_id
+    indexer.refresh(platform, tenant_id, video_id)  # after the commit: speaker=<name> finds this video now
+    return result
 
 
 @router.get("/speakers", response_model=Page[SpeakerPublic], summary="The tenant's named voices")
