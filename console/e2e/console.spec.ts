@@ -8,7 +8,28 @@ test.describe.configure({ mode: "serial" });
 let page: Page;
 let videoUrl = "";
 let firstRefresh = "";
+let keySecret = "";
 const refreshToken = () => page.evaluate(() => JSON.parse(localStorage.getItem("clipdex.session") ?? "{}").refresh as string);
+
+/** The API as the signed-in console user sees it (the console keeps a fresh access token after each action). */
+const apiJson = <T,>(path: string, init: { method?: string; body?: unknown; bearer?: string } = {}) => page.evaluate(
+  async ({ path, init }) => {
+    const s = JSON.parse(localStorage.getItem("clipdex.session") ?? "{}");
+    const r = await fetch(path, { method: init.method ?? "GET", body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      headers: { Authorization: `Bearer ${init.bearer ?? s.access}`, "Content-Type": "application/json" } });
+    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  }, { path, init }) as Promise<{ status: number; body: T }>;
+type Person = { id: string; name: string | null; face_count: number };
+const people = async () => (await apiJson<{ items: Person[] }>("/api/v1/people?limit=200")).body.items;
+const appearances = async (id: string) =>
+  (await apiJson<{ appearances: { face_id: string; start_s: number }[] }>(`/api/v1/people/${id}`)).body.appearances;
+/** The one person whose every appearance comes before `s` seconds. */
+async function firstFaceBefore(s: number): Promise<string> {
+  const found: string[] = [];
+  for (const p of await people()) if ((await appearances(p.id)).every((a) => a.start_s < s)) found.push(p.id);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
 
 test.beforeAll(async ({ browser }) => {
   page = await (await browser.newContext()).newPage(); // axe needs a page from an explicit context
@@ -135,7 +156,10 @@ test("ask a question and follow a citation", async () => {
 test("people: name the face found in the video", async () => {
   await page.getByRole("link", { name: "People" }).click();
   await expect(page.getByRole("heading", { name: "People" })).toBeVisible();
-  const person = page.getByRole("list", { name: "People" }).getByRole("listitem").first();
+  await expect(page.getByRole("list", { name: "People" }).getByRole("img").first()).toBeVisible();
+  // the video shows Eileen Collins (skimage's astronaut) first, then a second face from 0:03
+  const astronaut = await firstFaceBefore(3);
+  const person = page.getByRole("list", { name: "People" }).getByRole("listitem").filter({ has: page.locator(`[id="name-${astronaut}"]`) });
   await expect(person.getByRole("img")).toBeVisible();
   await person.getByRole("textbox").fill("Eileen Collins");
   await person.getByRole("button", { name: "Save" }).click();
@@ -148,12 +172,73 @@ test("people: name the face found in the video", async () => {
   await expect(page.getByRole("region", { name: "Timeline" }).getByRole("button", { name: /Eileen Collins at 0:0/ }).first()).toBeVisible();
 });
 
+test("people: merge two people, split a face back out, delete a person", async () => {
+  await page.getByRole("link", { name: "People" }).click();
+  const cards = page.getByRole("list", { name: "People" }).getByRole("listitem").filter({ has: page.getByRole("textbox") });
+  await expect(cards).toHaveCount(2); // two different real faces in the video
+  const before = await people();
+  expect(before).toHaveLength(2);
+  const total = before.reduce((n, p) => n + p.face_count, 0);
+  const named = cards.filter({ has: page.getByRole("textbox", { name: "Name of Eileen Collins" }) });
+  const other = cards.filter({ hasNot: page.getByRole("textbox", { name: "Name of Eileen Collins" }) });
+  const otherId = before.find((p) => p.name !== "Eileen Collins")!.id;
+  // a name the API refuses: the console says which field and why, not only "does not match the schema"
+  const nameBox = named.getByRole("textbox");
+  await nameBox.fill("x".repeat(201));
+  await named.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("alert")).toContainText(/name: .*at most 200 characters/);
+  await nameBox.fill("Eileen Collins");
+  await named.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("alert")).toHaveCount(0);
+  // merge the unnamed person into Eileen Collins: select her first, since the first selected is kept
+  await named.getByLabel("Select", { exact: true }).check();
+  await other.getByLabel("Select", { exact: true }).check();
+  await expect(page.getByText("2 selected")).toBeVisible();
+  await page.getByRole("button", { name: "Merge into the first selected" }).click();
+  await expect(cards).toHaveCount(1);
+  await expect(named.getByText(`${total} appearances`)).toBeVisible();
+  await shot(page, "people-merged");
+  const merged = await people();
+  expect(merged.map((p) => [p.name, p.face_count])).toEqual([["Eileen Collins", total]]);
+  expect((await apiJson(`/api/v1/people/${otherId}`)).status).toBe(404); // the merged person is gone
+  const all = await appearances(merged[0].id);
+  expect(all).toHaveLength(total); // their appearances moved over
+  const second = all.filter((a) => a.start_s >= 3).length; // the second face's
+  expect(second).toBeGreaterThan(0);
+
+  // split the second face's appearances (0:03 on) back out into a new person
+  await named.getByRole("button", { name: "Appearances" }).click();
+  const picks = named.getByRole("checkbox", { name: /^Select appearance at / });
+  await expect(picks).toHaveCount(total);
+  const later = named.getByRole("checkbox", { name: /^Select appearance at 0:0[3-9]$/ });
+  await expect(later).toHaveCount(second);
+  for (const box of await later.all()) await box.check();
+  await named.getByRole("button", { name: `Split ${second} into a new person` }).click();
+  await expect(cards).toHaveCount(2);
+  await expect(named.getByText(`${total - second} appearance`)).toBeVisible();
+  await expect(picks).toHaveCount(total - second); // the open appearance list follows the split
+  await expect(later).toHaveCount(0);
+  await shot(page, "people-split");
+  expect((await people()).map((p) => p.face_count).sort()).toEqual([second, total - second].sort());
+  expect(await firstFaceBefore(3)).toBe(merged[0].id); // Eileen Collins keeps only her own face
+
+  // delete the split-off, unnamed person (the console asks first)
+  const fresh = cards.filter({ hasNot: page.getByRole("textbox", { name: "Name of Eileen Collins" }) });
+  const dialog = new Promise<string>((resolve) => page.once("dialog", (d) => { resolve(d.message()); void d.accept(); }));
+  await fresh.getByRole("button", { name: "Delete" }).click();
+  expect(await dialog).toContain("Unnamed person");
+  await expect(cards).toHaveCount(1);
+  await shot(page, "people-deleted");
+  expect((await people()).map((p) => [p.name, p.face_count])).toEqual([["Eileen Collins", total - second]]);
+});
+
 test("team, usage and operator pages", async () => {
   await page.getByRole("link", { name: "Team" }).click();
   await expect(page.getByRole("cell", { name: env("E2E_USER_A") })).toBeVisible();
   await page.getByLabel("Name").fill("e2e key");
   await page.getByRole("button", { name: "Create key" }).click();
   await expect(page.getByTestId("secret")).toContainText(/^cdx_/); // shown once
+  keySecret = (await page.getByTestId("secret").textContent())!;
   await expect(page.getByRole("cell", { name: "e2e key" })).toBeVisible();
   await shot(page, "team");
   await axe(page, "team");
@@ -174,6 +259,65 @@ test("team, usage and operator pages", async () => {
   await expect(globex.getByText("active", { exact: true })).toBeVisible();
   await shot(page, "operator");
   await axe(page, "operator");
+});
+
+test("team: invite someone, change a role, revoke an API key", async () => {
+  await page.getByRole("link", { name: "Team" }).click();
+  const invites = page.getByRole("region", { name: "Invitations" });
+  await invites.getByLabel("E-mail").fill("carol@acme.example.com");
+  await invites.getByRole("combobox").selectOption("viewer"); // the label wraps the select: its name is "Role <value>"
+  await invites.getByRole("button", { name: "Invite" }).click();
+  await expect(page.getByText("Invitation token for carol@acme.example.com")).toBeVisible();
+  const token = (await page.getByTestId("secret").textContent())!;
+  expect(token.length).toBeGreaterThan(20);
+  await expect(invites.getByRole("listitem").filter({ hasText: "carol@acme.example.com · viewer · expires" })).toBeVisible();
+  await shot(page, "team-invited");
+  const open = await apiJson<{ items: { email: string; role: string }[] }>("/api/v1/invitations?limit=200");
+  expect(open.body.items.map((i) => [i.email, i.role])).toContainEqual(["carol@acme.example.com", "viewer"]);
+  await page.getByRole("button", { name: "I have saved it" }).click();
+  // carol accepts with the token the console showed, and turns up in the members table
+  expect((await apiJson("/api/v1/invitations/accept", { method: "POST", body: { token, password: "carol-e2e-pass", name: "Carol" } })).status).toBe(204);
+  await page.reload();
+  const role = page.getByLabel("Role of carol@acme.example.com");
+  await expect(role).toHaveValue("viewer");
+  await expect(invites.getByText("carol@acme.example.com")).toHaveCount(0); // no longer an open invitation
+  await role.selectOption("member");
+  await expect(role).toHaveValue("member");
+  await page.reload();
+  await expect(page.getByLabel("Role of carol@acme.example.com")).toHaveValue("member");
+  const members = await apiJson<{ items: { email: string; role: string }[] }>("/api/v1/members?limit=200");
+  expect(members.body.items.find((m) => m.email === "carol@acme.example.com")?.role).toBe("member");
+
+  // the key made earlier works until it is revoked
+  expect((await apiJson("/api/v1/videos", { bearer: keySecret })).status).toBe(200);
+  const keyRow = page.getByRole("row", { name: /e2e key/ });
+  await keyRow.getByRole("button", { name: "Revoke" }).click();
+  await expect(keyRow.getByRole("cell", { name: "revoked" })).toBeVisible();
+  await shot(page, "team-roles");
+  expect((await apiJson("/api/v1/videos", { bearer: keySecret })).status).toBe(401);
+});
+
+test("operator: create a tenant", async () => {
+  await page.getByRole("link", { name: "Operator" }).click();
+  await page.getByLabel("Name", { exact: true }).fill("Initech");
+  await page.getByLabel("Owner e-mail").fill("peter@initech.example.com");
+  await page.locator("form", { has: page.getByRole("button", { name: "Create tenant" }) }).getByRole("combobox").selectOption("pro");
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  await expect(page.getByRole("alert")).toContainText("A password is required for a new account.");
+  await page.getByLabel("Owner password").fill("peter-e2e-pass");
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  const row = page.getByRole("row", { name: /Initech/ });
+  await expect(row.getByRole("cell", { name: "initech", exact: true })).toBeVisible();
+  await expect(row.getByLabel("Tier of Initech")).toHaveValue("pro");
+  await expect(row.getByText("active", { exact: true })).toBeVisible();
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue(""); // the form is ready for the next one
+  await shot(page, "operator-created");
+  await axe(page, "operator after creating a tenant");
+  const tenants = await apiJson<{ items: { name: string; slug: string; tier: string; status: string }[] }>("/api/v1/admin/tenants?limit=200");
+  expect(tenants.body.items.find((t) => t.name === "Initech")).toMatchObject({ slug: "initech", tier: "pro", status: "active" });
+  // the new owner can sign in with the password the operator set
+  const r = await page.request.post("/api/v1/auth/login", { data: { email: "peter@initech.example.com", password: "peter-e2e-pass" } });
+  expect(r.status()).toBe(200);
 });
 
 test("phone width", async () => {

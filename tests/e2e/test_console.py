@@ -31,6 +31,9 @@ SENTENCE = "Hello and welcome. The quarterly budget review starts on monday. Ple
 PHRASE = "quarterly budget review"
 QUESTION = "When does the quarterly budget review start?"
 
+# the shared corpus sits beside the repo (also in CI): a second, different real face for merge/split
+SECOND_FACE = Path(os.environ.get("CLIPDEX_CORPUS", ROOT.parent / "shared" / "corpus")) / "images" / "faces" / "obama.jpg"
+
 pytestmark = pytest.mark.slow
 
 
@@ -47,8 +50,8 @@ def _chromium() -> str | None:
 
 
 def _make_video(tmp: Path) -> Path:
-    """Three seconds of a face (a real photo, so the people gallery has someone), then a test pattern;
-    espeak-ng says SENTENCE throughout."""
+    """Three seconds each of two different real faces (so the people gallery has two people to merge and
+    split), then a test pattern; espeak-ng says SENTENCE throughout."""
     import cv2
     import skimage.data
 
@@ -56,11 +59,13 @@ def _make_video(tmp: Path) -> Path:
     cv2.imwrite(str(face), skimage.data.astronaut()[..., ::-1])
     wav = speak(tmp / "speech.wav", SENTENCE, speed=140)
     out = tmp / "budget-review.mp4"
+    fit = "scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15,format=yuv420p"
     subprocess.run([FFMPEG, "-v", "error", "-y", "-loop", "1", "-t", "3", "-i", str(face),
+                    "-loop", "1", "-t", "3", "-i", str(SECOND_FACE),
                     "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=15:duration=6", "-i", str(wav),
-                    "-filter_complex", "[0:v]scale=640:480,fps=15,format=yuv420p[a];[1:v]format=yuv420p[b];"
-                                       "[a][b]concat=n=2:v=1:a=0[v]",
-                    "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                    "-filter_complex", f"[0:v]{fit}[a];[1:v]{fit}[b];[2:v]format=yuv420p[c];"
+                                       "[a][b][c]concat=n=3:v=1:a=0[v]",
+                    "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
                     "-shortest", "-movflags", "+faststart", str(out)], check=True)
     return out
 
@@ -96,6 +101,7 @@ def server(tmp_path_factory):
     _need(chromium is not None, "no system Chromium (apt-get install chromium)")
     _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
     _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    _need(SECOND_FACE.is_file(), f"shared corpus face {SECOND_FACE} missing")
     tmp = tmp_path_factory.mktemp("console-e2e")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -141,5 +147,6 @@ def test_console_end_to_end(server):
     if r.returncode != 0:
         tail = server["log"].read_text()[-3000:]
         pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
-    for page in ("signin", "library", "video", "search", "ask", "people", "team", "usage", "operator"):
+    for page in ("signin", "library", "video", "search", "ask", "people", "people-merged", "people-split",
+                 "people-deleted", "team", "team-invited", "team-roles", "operator", "operator-created", "usage"):
         assert (shots / f"{page}.png").is_file(), f"no screenshot of {page}"

@@ -51,7 +51,11 @@ export function toError(status: number, body: unknown): ApiError {
     const first = p.detail[0] as { msg?: string; loc?: unknown[] } | undefined;
     return new ApiError(status, "request.invalid", first?.msg ?? "The request was not valid.");
   }
-  const message = typeof p.detail === "string" ? p.detail : p.title ?? `Request failed (${status})`;
+  let message = typeof p.detail === "string" ? p.detail : p.title ?? `Request failed (${status})`;
+  // request.invalid carries field errors: say which field and why, not only "does not match the schema"
+  const errors = (p as { errors?: { loc?: unknown[]; msg?: string }[] }).errors;
+  const e = Array.isArray(errors) ? errors[0] : undefined;
+  if (e?.msg) message = `${message} ${e.loc?.filter((l) => l !== "body").join(".") || "request"}: ${e.msg}`;
   return new ApiError(status, p.code ?? `http.${status}`, message);
 }
 

@@ -16,7 +16,8 @@ function OperatorConsole() {
   const tenants = useLoad(() => api.GET("/api/v1/admin/tenants", { params: { query: { limit: 200 } } }).then(unwrap), []);
   const tiers = useLoad(() => api.GET("/api/v1/admin/tiers").then(unwrap), []);
   const [error, setError] = useState<string | null>(null);
-  const [form, setForm] = useState({ name: "", owner_email: "", tier: "free" });
+  const blank = { name: "", owner_email: "", owner_password: "", tier: "free" };
+  const [form, setForm] = useState(blank);
 
   async function act(fn: () => Promise<unknown>) {
     setError(null);
@@ -24,7 +25,9 @@ function OperatorConsole() {
   }
   function create(e: FormEvent) {
     e.preventDefault();
-    void act(async () => { unwrap(await api.POST("/api/v1/admin/tenants", { body: form })); setForm({ name: "", owner_email: "", tier: "free" }); });
+    // an owner without an account needs a password; an existing user keeps theirs (the field stays empty)
+    const body = { ...form, owner_password: form.owner_password || null };
+    void act(async () => { unwrap(await api.POST("/api/v1/admin/tenants", { body })); setForm(blank); });
   }
   const tierNames = tiers.data?.map((t) => t.name) ?? ["free", "pro", "enterprise"];
   return (
@@ -36,6 +39,8 @@ function OperatorConsole() {
         <form className="toolbar" onSubmit={create}>
           <label>Name<input required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} /></label>
           <label>Owner e-mail<input type="email" required value={form.owner_email} onChange={(e) => setForm({ ...form, owner_email: e.target.value })} /></label>
+          <label>Owner password<input type="password" autoComplete="new-password" value={form.owner_password} placeholder="only for a new account"
+                                      onChange={(e) => setForm({ ...form, owner_password: e.target.value })} /></label>
           <label>Tier<select value={form.tier} onChange={(e) => setForm({ ...form, tier: e.target.value })}>{tierNames.map((t) => <option key={t}>{t}</option>)}</select></label>
           <button type="submit">Create tenant</button>
         </form>

@@ -74,7 +74,8 @@ function PersonCard({ p, editable, checked, onCheck, open, onOpen, act }: {
           if (confirm(`Delete ${label} and their face data?`)) void act(async () => unwrap(await api.DELETE("/api/v1/people/{person_id}", path)));
         }}>Delete</button>}
       </div>
-      {open && <Appearances id={p.id} editable={editable} act={act} />}
+      {/* keyed by the count so a merge or split reloads the open list instead of showing moved faces */}
+      {open && <Appearances key={p.face_count} id={p.id} editable={editable} act={act} />}
     </li>
   );
 }
