@@ -497,3 +497,12 @@ def test_audit_log_is_per_tenant(client, platform, tenant_a, tenant_b):
     assert client.get("/api/v1/audit", headers=bearer(member_tok["access_token"])).status_code == 200
     assert client.patch(f"/api/v1/members/{member_id}", headers=h, json={"role": "member"}).status_code == 200
     problem_of(client.get("/api/v1/audit", headers=bearer(member_tok["access_token"])), 403, "auth.forbidden")
+
+
+def test_intranet_mail_domains_are_accepted_but_not_localhost(client, tenant_a):
+    """Self-hosted deployments invite people at corp.local; special-use names like localhost stay refused."""
+    for email in ("ops@corp.local", "qa@acme.test"):
+        r = client.post("/api/v1/invitations", headers=tenant_a.headers, json={"email": email, "role": "viewer"})
+        assert r.status_code == 201, r.text
+    r = client.post("/api/v1/invitations", headers=tenant_a.headers, json={"email": "x@localhost", "role": "viewer"})
+    assert r.status_code == 422
