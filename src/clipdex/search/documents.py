@@ -33,7 +33,7 @@ class Source:
     sounds: list[dict] = field(default_factory=list)
     faces: list[dict] = field(default_factory=list)
     shots: list[dict] = field(default_factory=list)
-    keyframes: dict[str, str] = field(default_factory=dict)  # artifact name -> blob key
+    keyframes: dict[str, str] = field(default_factory=dict)  # artifact name -> blob key (full and -160)
 
 
 def _doc(platform, s, video_id, stage: str, name: str) -> dict:
@@ -58,7 +58,7 @@ def load_source(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> Source |
         src.sounds = [e for e in _doc(platform, s, video_id, "sound_events", "sound_events.json").get("events", [])
                       if e.get("tag") != "silence"]
         src.keyframes = {a.name: a.blob_key for a in s.scalars(select(Artifact).where(
-            Artifact.video_id == video_id, Artifact.stage == "visual", Artifact.name.like("%-160.jpg")))}
+            Artifact.video_id == video_id, Artifact.stage == "visual", Artifact.name.like("keyframe-%.jpg")))}
         rows = s.execute(select(Face.person_id, Face.start_s, Face.end_s, Person.name).join(
             Person, Person.id == Face.person_id).where(Face.video_id == video_id)).all()
         src.faces = [{"person_id": str(p), "start": a, "end": b, "name": n} for p, a, b, n in rows]
@@ -91,7 +91,7 @@ class Context:
                 name = (shot.get("keyframe") or "").replace(".jpg", "-160.jpg")
                 if name in self.src.keyframes:
                     return self.src.keyframes[name]
-        return next(iter(self.src.keyframes.values()), None)
+        return next((k for n, k in self.src.keyframes.items() if n.endswith("-160.jpg")), None)
 
 
 def transcript_windows(segments: list[dict]) -> list[dict]:

@@ -15,12 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import select
-
-from clipdex.models import Artifact
+from clipdex.search.documents import Source
 from clipdex.search.retrieve import Filters, Passage, where_clause
-from clipdex.search.store import _retry, get_store
-from clipdex.speech import transcript as transcripts
+from clipdex.search.store import get_store, replace_rows
 
 IMAGE_PREFIX = "images_"
 
@@ -45,46 +42,34 @@ def _schema(dim: int, model: str) -> pa.Schema:
                      metadata={"image_model_dir": model, "layout": "1"})
 
 
-def _keyframes(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> tuple[list[dict], dict[str, str], float]:
-    with platform.db.tenant(tenant_id, readonly=True) as s:
-        shots = (transcripts.artifact_json(platform, s, video_id, "visual", "shots.json") or {}).get("shots", [])
-        keys = {a.name: a.blob_key for a in s.scalars(select(Artifact).where(
-            Artifact.video_id == video_id, Artifact.stage == "visual", Artifact.name.like("keyframe-%")))}
-        from clipdex.models import Video
+def index_video_images(platform, tenant_id: uuid.UUID, video_id: uuid.UUID, src: Source) -> int:
+    """Replace the video's shot-image rows (one per shot with a keyframe); 0 when no model is configured.
 
-        v = s.get(Video, video_id)
-        uploaded = v.created_at.timestamp() if v else 0.0
-    return [sh for sh in shots if sh.get("keyframe") in keys], keys, uploaded
-
-
-def index_video_images(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> int:
-    """Replace the video's shot-image rows (one per shot with a keyframe); 0 when no model is configured."""
+    ``src`` is what the text indexer already read for the video (shots, keyframe keys, upload time).
+    """
     settings = platform.settings
     if not settings.clip_model_dir:
         return 0
-    shots, keys, uploaded = _keyframes(platform, tenant_id, video_id)
-    store, vid = get_store(settings), str(uuid.UUID(str(video_id)))
+    keys, uploaded = src.keyframes, src.video["uploaded_ts"]
+    shots = [sh for sh in src.shots if sh.get("keyframe") in keys]
     images = []
     for sh in shots:
         with platform.blobs.open(keys[sh["keyframe"]]) as f:
             images.append(cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR))
-    backend = _backend(settings)
-    vecs = backend.embed_images(images) if images else np.zeros((0, 1), np.float32)
-    name, db = table_name(settings), store.db(tenant_id)
-    if name not in store.all_tables(tenant_id) and not len(images):
+    store, name = get_store(settings), table_name(settings)
+    if not images:  # no keyframes (any more): drop the video's old rows, if any
+        if name in store.all_tables(tenant_id):
+            replace_rows(store.db(tenant_id).open_table(name), video_id, None)
         return 0
-    dim = int(vecs.shape[1]) if len(images) else int(db.open_table(name).schema.field("vector").type.list_size)
-    table = db.create_table(name, schema=_schema(dim, str(settings.clip_model_dir)), exist_ok=True)
+    vecs = _backend(settings).embed_images(images)
+    table = store.db(tenant_id).create_table(name, schema=_schema(int(vecs.shape[1]), str(settings.clip_model_dir)),
+                                             exist_ok=True)
+    vid = str(uuid.UUID(str(video_id)))
     rows = [{"id": f"{vid}:image:{sh['index']}", "video_id": vid, "start": float(sh["start_s"]),
-             "end": float(sh["end_s"]), "thumb_key": keys[sh["keyframe"].replace(".jpg", "-160.jpg")]
-             if sh["keyframe"].replace(".jpg", "-160.jpg") in keys else keys[sh["keyframe"]],
-             "uploaded_ts": uploaded, "vector": v.astype(np.float32)} for sh, v in zip(shots, vecs)]
-    if rows:
-        data = pa.Table.from_pylist(rows, schema=table.schema)
-        _retry(lambda: table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-               .when_not_matched_by_source_delete(f"video_id = '{vid}'").execute(data))
-    else:
-        _retry(lambda: table.delete(f"video_id = '{vid}'"))
+             "end": float(sh["end_s"]), "uploaded_ts": uploaded, "vector": v.astype(np.float32),
+             "thumb_key": keys.get(sh["keyframe"].replace(".jpg", "-160.jpg"), keys[sh["keyframe"]])}
+            for sh, v in zip(shots, vecs)]
+    replace_rows(table, video_id, pa.Table.from_pylist(rows, schema=table.schema))
     return len(rows)
 
 

@@ -20,7 +20,7 @@ def index_video(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> dict:
     store = get_store(platform.settings)
     src = load_source(platform, tenant_id, video_id)
     rows = build_rows(src) if src else []
-    images = index_video_images(platform, tenant_id, video_id) if src else 0
+    images = index_video_images(platform, tenant_id, video_id, src) if src else 0
     if not rows:  # nothing searchable yet: drop stale rows without loading a model
         store.delete_video(tenant_id, video_id, text_only=src is not None)
         return {"rows": 0, "image_rows": images}

@@ -97,17 +97,7 @@ class IndexStore:
                       rows: list[dict]) -> int:
         """Make the video's rows exactly ``rows`` in one commit (idempotent: a re-run changes nothing)."""
         table = self.open(tenant_id, embedder, create=True)
-        vid = str(uuid.UUID(str(video_id)))
-        data = pa.Table.from_pylist(rows, schema=schema(embedder)) if rows else None
-
-        def write():
-            if data is None:
-                table.delete(f"video_id = '{vid}'")
-                return
-            (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-             .when_not_matched_by_source_delete(f"video_id = '{vid}'").execute(data))
-
-        _retry(write)
+        replace_rows(table, video_id, pa.Table.from_pylist(rows, schema=schema(embedder)) if rows else None)
         self.ensure_fts(tenant_id, table)
         self._maintain(tenant_id, embedder)
         return len(rows)
@@ -130,11 +120,9 @@ class IndexStore:
 
     def delete_video(self, tenant_id: uuid.UUID, video_id: uuid.UUID, *, text_only: bool = False) -> None:
         """Remove the video from every table of the tenant (all models; ``text_only``: text tables)."""
-        vid = str(uuid.UUID(str(video_id)))
         db = self.db(tenant_id)
         for name in self.tables(tenant_id) if text_only else self.all_tables(tenant_id):
-            table = db.open_table(name)
-            _retry(lambda t=table: t.delete(f"video_id = '{vid}'"))
+            replace_rows(db.open_table(name), video_id, None)
 
     def drop_tenant(self, tenant_id: uuid.UUID) -> None:
         db = self.db(tenant_id)
@@ -171,6 +159,16 @@ class IndexStore:
         self.ensure_fts(tenant_id, table)
         table.optimize()
         return {"rows": rows, "vector_index": rows >= VECTOR_INDEX_MIN_ROWS}
+
+
+def replace_rows(table, video_id: uuid.UUID, data: pa.Table | None) -> None:
+    """Make the video's rows in ``table`` exactly ``data`` (None: none) in one commit."""
+    vid = str(uuid.UUID(str(video_id)))
+    if data is None:
+        _retry(lambda: table.delete(f"video_id = '{vid}'"))
+        return
+    _retry(lambda: table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+           .when_not_matched_by_source_delete(f"video_id = '{vid}'").execute(data))
 
 
 def _retry(fn) -> None:
