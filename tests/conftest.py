@@ -155,6 +155,17 @@ def client(platform):
         yield c
 
 
+@pytest.fixture
+def sq(sqlite_platform):
+    """(platform, client) on SQLite, for behaviour that does not depend on the database."""
+    with api_client(sqlite_platform) as c:
+        yield sqlite_platform, c
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 @dataclass
 class TenantCtx:
     id: uuid.UUID

@@ -10,22 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from clipdex.models import AuditEvent, RefreshToken, User
-from tests.conftest import PASSWORD, add_user, login
+from tests.api.ingest_support import assert_problem
+from tests.conftest import PASSWORD, add_user, bearer, login
 
 LOGIN = "/api/v1/auth/login"
-
-
-def problem_of(r, status: int, code: str) -> dict:
-    """The response is problem+json with ``status`` and ``code``."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
-    body = r.json()
-    assert body["code"] == code and body["status"] == status, body
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def audit_actions(platform, action: str) -> list[AuditEvent]:
@@ -52,8 +40,8 @@ def test_login_returns_tokens_tenant_and_role(client, platform, tenant_a):
 def test_wrong_password_and_unknown_email_are_indistinguishable(client, platform, tenant_a):
     wrong = client.post(LOGIN, json={"email": tenant_a.email, "password": "not the password at all"})
     unknown = client.post(LOGIN, json={"email": "nobody@nowhere.example.com", "password": PASSWORD})
-    a = problem_of(wrong, 401, "auth.invalid_credentials")
-    b = problem_of(unknown, 401, "auth.invalid_credentials")
+    a = assert_problem(wrong, 401, "auth.invalid_credentials")
+    b = assert_problem(unknown, 401, "auth.invalid_credentials")
     assert (a["title"], a["detail"]) == (b["title"], b["detail"])
     assert "access_token" not in wrong.text and "access_token" not in unknown.text
     failed = audit_actions(platform, "auth.login_failed")
@@ -98,9 +86,9 @@ def test_user_in_two_tenants_default_named_and_switch(client, platform, tenant_a
     refs = (tenant_b.slug, str(tenant_b.id), "no-such-tenant", str(uuid.uuid4()))
     for ref in refs[::2]:  # every sign-in costs an argon2 verification; switching covers all four
         r = client.post(LOGIN, json={"email": tenant_a.email, "password": PASSWORD, "tenant": ref})
-        problem_of(r, 403, "auth.no_membership")
+        assert_problem(r, 403, "auth.no_membership")
     for ref in refs:
-        problem_of(client.post("/api/v1/auth/switch", headers=tenant_a.headers, json={"tenant": ref}), 403,
+        assert_problem(client.post("/api/v1/auth/switch", headers=tenant_a.headers, json={"tenant": ref}), 403,
                    "auth.no_membership")
 
 
@@ -109,18 +97,18 @@ def test_removed_membership_invalidates_access_token(client, platform, tenant_a)
     tok = login(client, "leaver@example.com")
     user_id = client.get("/api/v1/auth/me", headers=bearer(tok["access_token"])).json()["id"]
     assert client.delete(f"/api/v1/members/{user_id}", headers=tenant_a.headers).status_code == 204
-    problem_of(client.get("/api/v1/videos", headers=bearer(tok["access_token"])), 401, "auth.invalid_token")
+    assert_problem(client.get("/api/v1/videos", headers=bearer(tok["access_token"])), 401, "auth.invalid_token")
     r = client.post("/api/v1/auth/refresh", json={"refresh_token": tok["refresh_token"]})
-    problem_of(r, 403, "auth.no_membership")
+    assert_problem(r, 403, "auth.no_membership")
 
 
 def test_disabled_account_loses_every_credential(client, platform, tenant_a):
     with platform.db.system() as s:
         s.execute(update(User).where(User.email == tenant_a.email).values(disabled=True))
-    problem_of(client.get("/api/v1/videos", headers=tenant_a.headers), 401, "auth.invalid_token")
-    problem_of(client.post("/api/v1/auth/refresh", json={"refresh_token": tenant_a.refresh}), 401,
+    assert_problem(client.get("/api/v1/videos", headers=tenant_a.headers), 401, "auth.invalid_token")
+    assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": tenant_a.refresh}), 401,
                "auth.invalid_refresh_token")
-    problem_of(client.post(LOGIN, json={"email": tenant_a.email, "password": PASSWORD}), 401,
+    assert_problem(client.post(LOGIN, json={"email": tenant_a.email, "password": PASSWORD}), 401,
                "auth.invalid_credentials")
 
 
@@ -217,10 +205,10 @@ def test_forged_tokens_are_refused(client, platform, tenant_a, tenant_b):
     # correctly signed, but for a tenant the user does not belong to
     other_tenant = jwt.encode(_claims(tenant_a, tid=str(tenant_b.id)), platform.settings.resolved_secret_key,
                               algorithm="HS256", headers={"typ": "at+jwt"})
-    problem_of(client.get("/api/v1/videos", headers=bearer(other_tenant)), 401, "auth.invalid_token")
+    assert_problem(client.get("/api/v1/videos", headers=bearer(other_tenant)), 401, "auth.invalid_token")
     expired = _forgeries(platform, tenant_a)["expired"]
-    problem_of(client.get("/api/v1/videos", headers=bearer(expired)), 401, "auth.token_expired")
-    problem_of(client.get("/api/v1/videos"), 401, "auth.unauthenticated")
+    assert_problem(client.get("/api/v1/videos", headers=bearer(expired)), 401, "auth.token_expired")
+    assert_problem(client.get("/api/v1/videos"), 401, "auth.unauthenticated")
     r = client.get("/api/v1/videos", headers={"Authorization": f"Basic {tenant_a.token}"})
     assert r.status_code == 401
 
@@ -239,10 +227,10 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client, platform, tenant_a
 
     # the old refresh token comes back: a stolen copy is in play
     reused = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
-    problem_of(reused, 401, "auth.refresh_token_reused")
+    assert_problem(reused, 401, "auth.refresh_token_reused")
     # ... so the legitimate holder's newer token is dead too
     r = client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
-    problem_of(r, 401, "auth.invalid_refresh_token")
+    assert_problem(r, 401, "auth.invalid_refresh_token")
     events = audit_actions(platform, "auth.refresh_reuse_detected")
     assert len(events) == 1 and events[0].tenant_id == tenant_a.id
 
@@ -269,11 +257,11 @@ def test_logout_revokes_the_family(client, platform, tenant_a):
     # signing out with the original token ends the rotated session as well
     assert client.post("/api/v1/auth/logout", json={"refresh_token": first["refresh_token"]}).status_code == 204
     r = client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
-    problem_of(r, 401, "auth.invalid_refresh_token")
+    assert_problem(r, 401, "auth.invalid_refresh_token")
     # logging out twice, or with an unknown token, is harmless and reveals nothing
     assert client.post("/api/v1/auth/logout", json={"refresh_token": second["refresh_token"]}).status_code == 204
     assert client.post("/api/v1/auth/logout", json={"refresh_token": "rt_unknown"}).status_code == 204
-    problem_of(client.post("/api/v1/auth/refresh", json={"refresh_token": "rt_unknown"}), 401,
+    assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": "rt_unknown"}), 401,
                "auth.invalid_refresh_token")
     assert audit_actions(platform, "auth.logout")
 
@@ -281,7 +269,7 @@ def test_logout_revokes_the_family(client, platform, tenant_a):
     with platform.db.system() as s:
         s.execute(update(RefreshToken).where(RefreshToken.token_hash == _hash(tenant_a.refresh)).values(
             expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
-    problem_of(client.post("/api/v1/auth/refresh", json={"refresh_token": tenant_a.refresh}), 401,
+    assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": tenant_a.refresh}), 401,
                "auth.invalid_refresh_token")
 
 
@@ -292,14 +280,14 @@ def test_failed_logins_lock_the_email_and_ip(client, platform, tenant_a):
     wrong = {"email": tenant_a.email, "password": "nope nope nope"}
     # a success in between starts the count again
     for _ in range(2):
-        problem_of(client.post(LOGIN, json=wrong), 401, "auth.invalid_credentials")
+        assert_problem(client.post(LOGIN, json=wrong), 401, "auth.invalid_credentials")
     login(client, tenant_a.email)
     for i in range(3):
         email = tenant_a.email.upper() if i % 2 else tenant_a.email  # case does not make a new counter
         r = client.post(LOGIN, json={"email": email, "password": f"wrong password {i}"})
-        problem_of(r, 401, "auth.invalid_credentials")
+        assert_problem(r, 401, "auth.invalid_credentials")
     r = client.post(LOGIN, json={"email": tenant_a.email, "password": PASSWORD})
-    problem_of(r, 429, "auth.too_many_attempts")
+    assert_problem(r, 429, "auth.too_many_attempts")
     retry = int(r.headers["Retry-After"])
     assert 0 < retry <= platform.settings.login_window_s + 1
     assert "access_token" not in r.text
@@ -354,4 +342,4 @@ def test_unknown_route_and_method_are_problems(client, tenant_a):
 def test_protected_routes_need_credentials(client):
     for path in ("/api/v1/videos", "/api/v1/members", "/api/v1/audit", "/api/v1/api-keys", "/api/v1/admin/tenants",
                  "/api/v1/auth/me"):
-        problem_of(client.get(path), 401, "auth.unauthenticated")
+        assert_problem(client.get(path), 401, "auth.unauthenticated")

@@ -10,22 +10,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from fastapi.testclient import TestClient
 
-from clipdex.app import create_app
 from clipdex.storage import keys
 from tests.api.ingest_support import add_tier, assert_nothing_kept, assert_problem, kept
 from tests.conftest import drain, new_tenant
 from tests.media import make_video
 
 IMPORT_LIMIT = 400_000
-
-
-@pytest.fixture
-def sq(sqlite_platform):
-    """(platform, client) on SQLite, for behaviour that does not depend on the database."""
-    with TestClient(create_app(platform=sqlite_platform, embedded_workers=0)) as c:
-        yield sqlite_platform, c
 
 
 @pytest.fixture(scope="module")

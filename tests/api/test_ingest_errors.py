@@ -12,7 +12,6 @@ import time
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
 
 from clipdex.app import create_app
 from clipdex.models import Video
@@ -23,13 +22,6 @@ from tests.media import FFMPEG, absurd_dimensions, make_video, oversized_dimensi
 
 # A tier like "pro" but with a duration limit small enough for generated clips to exceed.
 MAX_DURATION_S = 2.0
-
-
-@pytest.fixture
-def sq(sqlite_platform):
-    """(platform, client) on SQLite, for behaviour that does not depend on the database."""
-    with TestClient(create_app(platform=sqlite_platform, embedded_workers=0)) as c:
-        yield sqlite_platform, c
 
 
 def _png(path):

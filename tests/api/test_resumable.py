@@ -8,21 +8,12 @@ import json
 import threading
 
 import pytest
-from fastapi.testclient import TestClient
 
-from clipdex.app import create_app
 from tests.api.ingest_support import add_tier, assert_nothing_kept, assert_problem
 from tests.conftest import drain, new_tenant, upload
 from tests.media import make_video
 
 TUS = {"Tus-Resumable": "1.0.0"}
-
-
-@pytest.fixture
-def sq(sqlite_platform):
-    """(platform, client) on SQLite, for behaviour that does not depend on the database."""
-    with TestClient(create_app(platform=sqlite_platform, embedded_workers=0)) as c:
-        yield sqlite_platform, c
 
 
 @pytest.fixture(scope="module")

@@ -13,21 +13,9 @@ from sqlalchemy import select, text, update
 from clipdex.auth.policy import ALL_ACTIONS, ROLE_ACTIONS, ROLES, SCOPE_ACTIONS
 from clipdex.models import ApiKey, Invitation
 from clipdex.tenancy import service as tenants
-from tests.conftest import PASSWORD, TenantCtx, add_user, login, new_tenant, upload
+from tests.api.ingest_support import assert_problem
+from tests.conftest import PASSWORD, TenantCtx, add_user, bearer, login, new_tenant, upload
 from tests.media import make_video
-
-
-def problem_of(r, status: int, code: str) -> dict:
-    """The response is problem+json with ``status`` and ``code``."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
-    body = r.json()
-    assert body["code"] == code and body["status"] == status, body
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def user_id_of(client, headers) -> str:
@@ -186,10 +174,10 @@ def test_api_key_lifecycle(client, platform, tenant_a, tenant_b):
     assert client.post("/api/v1/api-keys", headers=key, json={"name": "x", "scopes": ["read"]}).status_code == 403
     assert client.delete(f"/api/v1/api-keys/{rw['id']}", headers=key).status_code == 403
     assert client.post("/api/v1/invitations", headers=key, json={"email": "x@example.com"}).status_code == 403
-    problem_of(client.get("/api/v1/auth/me", headers=key), 403, "auth.forbidden")
-    problem_of(client.post("/api/v1/auth/switch", headers=key, json={"tenant": tenant_b.slug}), 403,
+    assert_problem(client.get("/api/v1/auth/me", headers=key), 403, "auth.forbidden")
+    assert_problem(client.post("/api/v1/auth/switch", headers=key, json={"tenant": tenant_b.slug}), 403,
                "auth.forbidden")
-    problem_of(client.get("/api/v1/admin/tenants", headers=key), 403, "auth.operator_only")
+    assert_problem(client.get("/api/v1/admin/tenants", headers=key), 403, "auth.operator_only")
 
     # another tenant cannot see or revoke it
     assert client.delete(f"/api/v1/api-keys/{rw['id']}", headers=tenant_b.headers).status_code == 404
@@ -199,11 +187,11 @@ def test_api_key_lifecycle(client, platform, tenant_a, tenant_b):
     # look-alikes are refused
     prefix = rw["secret"].split("_")[1]
     for fake in (f"cdx_{prefix}_{'A' * 43}", f"cdx_{'0' * 12}_{'A' * 43}", "cdx_", "cdx_a_b_c", rw["secret"] + "x"):
-        problem_of(client.get("/api/v1/videos", headers=bearer(fake)), 401, "auth.invalid_api_key")
+        assert_problem(client.get("/api/v1/videos", headers=bearer(fake)), 401, "auth.invalid_api_key")
 
     # revoked
     assert client.delete(f"/api/v1/api-keys/{rw['id']}", headers=h).status_code == 204
-    problem_of(client.get("/api/v1/videos", headers=key), 401, "auth.invalid_api_key")
+    assert_problem(client.get("/api/v1/videos", headers=key), 401, "auth.invalid_api_key")
     assert client.get("/api/v1/api-keys", headers=h).json()["items"][0]["revoked_at"] is not None
 
     # expired
@@ -212,14 +200,14 @@ def test_api_key_lifecycle(client, platform, tenant_a, tenant_b):
     with platform.db.system() as s:
         s.execute(update(ApiKey).where(ApiKey.id == uuid.UUID(ro["id"])).values(
             expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
-    problem_of(client.get("/api/v1/videos", headers=bearer(ro["secret"])), 401, "auth.invalid_api_key")
+    assert_problem(client.get("/api/v1/videos", headers=bearer(ro["secret"])), 401, "auth.invalid_api_key")
 
 
 def test_api_key_creation_is_validated(client, tenant_a):
     h = tenant_a.headers
-    problem_of(client.post("/api/v1/api-keys", headers=h, json={"name": "x", "scopes": ["read", "admin"]}), 422,
+    assert_problem(client.post("/api/v1/api-keys", headers=h, json={"name": "x", "scopes": ["read", "admin"]}), 422,
                "apikey.unknown_scope")
-    problem_of(client.post("/api/v1/api-keys", headers=h, json={"name": "x", "scopes": []}), 422,
+    assert_problem(client.post("/api/v1/api-keys", headers=h, json={"name": "x", "scopes": []}), 422,
                "request.invalid")
     past = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
     assert client.post("/api/v1/api-keys", headers=h,
@@ -244,27 +232,27 @@ def test_owner_role_rules_and_last_owner(client, platform, tenant_a, tenant_b):
     # admins manage non-owners, never the owner role
     r = client.patch(f"/api/v1/members/{mem_id}", headers=admin, json={"role": "viewer"})
     assert r.status_code == 200 and r.json()["role"] == "viewer"
-    problem_of(client.patch(f"/api/v1/members/{mem_id}", headers=admin, json={"role": "owner"}), 403,
+    assert_problem(client.patch(f"/api/v1/members/{mem_id}", headers=admin, json={"role": "owner"}), 403,
                "member.owner_only")
-    problem_of(client.patch(f"/api/v1/members/{admin_id}", headers=admin, json={"role": "owner"}), 403,
+    assert_problem(client.patch(f"/api/v1/members/{admin_id}", headers=admin, json={"role": "owner"}), 403,
                "member.owner_only")
-    problem_of(client.patch(f"/api/v1/members/{owner_id}", headers=admin, json={"role": "viewer"}), 403,
+    assert_problem(client.patch(f"/api/v1/members/{owner_id}", headers=admin, json={"role": "viewer"}), 403,
                "member.owner_only")
-    problem_of(client.delete(f"/api/v1/members/{owner_id}", headers=admin), 403, "member.owner_only")
-    problem_of(client.post("/api/v1/invitations", headers=admin, json={"email": "o@example.com", "role": "owner"}),
+    assert_problem(client.delete(f"/api/v1/members/{owner_id}", headers=admin), 403, "member.owner_only")
+    assert_problem(client.post("/api/v1/invitations", headers=admin, json={"email": "o@example.com", "role": "owner"}),
                403, "member.owner_only")
     assert client.patch(f"/api/v1/members/{mem_id}", headers=admin, json={"role": "root"}).status_code == 422
     # members of other tenants and unknown ids look the same: not found
     b_owner = user_id_of(client, tenant_b.headers)
-    problem_of(client.patch(f"/api/v1/members/{b_owner}", headers=tenant_a.headers, json={"role": "viewer"}), 404,
+    assert_problem(client.patch(f"/api/v1/members/{b_owner}", headers=tenant_a.headers, json={"role": "viewer"}), 404,
                "resource.not_found")
-    problem_of(client.delete(f"/api/v1/members/{uuid.uuid4()}", headers=tenant_a.headers), 404,
+    assert_problem(client.delete(f"/api/v1/members/{uuid.uuid4()}", headers=tenant_a.headers), 404,
                "resource.not_found")
 
     # the only owner can neither step down nor leave
-    problem_of(client.patch(f"/api/v1/members/{owner_id}", headers=tenant_a.headers, json={"role": "admin"}), 409,
+    assert_problem(client.patch(f"/api/v1/members/{owner_id}", headers=tenant_a.headers, json={"role": "admin"}), 409,
                "member.last_owner")
-    problem_of(client.delete(f"/api/v1/members/{owner_id}", headers=tenant_a.headers), 409, "member.last_owner")
+    assert_problem(client.delete(f"/api/v1/members/{owner_id}", headers=tenant_a.headers), 409, "member.last_owner")
 
     # an owner makes another owner; then either may step down, but not both
     r = client.patch(f"/api/v1/members/{admin_id}", headers=tenant_a.headers, json={"role": "owner"})
@@ -272,13 +260,13 @@ def test_owner_role_rules_and_last_owner(client, platform, tenant_a, tenant_b):
     r = client.patch(f"/api/v1/members/{owner_id}", headers=tenant_a.headers, json={"role": "admin"})
     assert r.status_code == 200 and r.json()["role"] == "admin"
     new_owner = bearer(login(client, "admin@example.com")["access_token"])
-    problem_of(client.patch(f"/api/v1/members/{admin_id}", headers=new_owner, json={"role": "member"}), 409,
+    assert_problem(client.patch(f"/api/v1/members/{admin_id}", headers=new_owner, json={"role": "member"}), 409,
                "member.last_owner")
-    problem_of(client.delete(f"/api/v1/members/{admin_id}", headers=new_owner), 409, "member.last_owner")
+    assert_problem(client.delete(f"/api/v1/members/{admin_id}", headers=new_owner), 409, "member.last_owner")
     roles = {m["email"]: m["role"] for m in client.get("/api/v1/members", headers=new_owner).json()["items"]}
     assert roles == {tenant_a.email: "admin", "admin@example.com": "owner", "mem@example.com": "viewer"}
     # the demoted owner's token now carries admin rights only
-    problem_of(client.patch("/api/v1/tenant", headers=tenant_a.headers, json={"name": "x"}), 403, "auth.forbidden")
+    assert_problem(client.patch("/api/v1/tenant", headers=tenant_a.headers, json={"name": "x"}), 403, "auth.forbidden")
     assert client.delete(f"/api/v1/members/{mem_id}", headers=tenant_a.headers).status_code == 204
 
 
@@ -299,13 +287,13 @@ def test_invitation_creates_account_and_membership_once(client, platform, tenant
         assert token not in row.token_hash
 
     accept = "/api/v1/invitations/accept"
-    problem_of(client.post(accept, json={"token": token}), 422, "auth.password_required")
-    problem_of(client.post(accept, json={"token": token, "password": "short"}), 422, "auth.weak_password")
-    problem_of(client.post(accept, json={"token": "inv_" + "x" * 43, "password": PASSWORD}), 400,
+    assert_problem(client.post(accept, json={"token": token}), 422, "auth.password_required")
+    assert_problem(client.post(accept, json={"token": token, "password": "short"}), 422, "auth.weak_password")
+    assert_problem(client.post(accept, json={"token": "inv_" + "x" * 43, "password": PASSWORD}), 400,
                "invitation.invalid")
     r = client.post(accept, json={"token": token, "password": PASSWORD, "name": "New Person"})
     assert r.status_code == 204, r.text
-    problem_of(client.post(accept, json={"token": token, "password": PASSWORD}), 400, "invitation.invalid")
+    assert_problem(client.post(accept, json={"token": token, "password": PASSWORD}), 400, "invitation.invalid")
 
     joined = login(client, "new.person@example.com")
     assert joined["tenant"]["id"] == str(tenant_a.id) and joined["role"] == "member"
@@ -316,7 +304,7 @@ def test_invitation_creates_account_and_membership_once(client, platform, tenant
 
     # a member may not invite
     member = bearer(joined["access_token"])
-    problem_of(client.post("/api/v1/invitations", headers=member, json={"email": "y@example.com"}), 403,
+    assert_problem(client.post("/api/v1/invitations", headers=member, json={"email": "y@example.com"}), 403,
                "auth.forbidden")
 
 
@@ -324,11 +312,11 @@ def test_existing_account_must_prove_its_password(client, platform, tenant_a, te
     inv = client.post("/api/v1/invitations", headers=tenant_a.headers,
                       json={"email": tenant_b.email, "role": "viewer"}).json()
     accept = "/api/v1/invitations/accept"
-    problem_of(client.post(accept, json={"token": inv["token"]}), 400, "invitation.password_required")
-    problem_of(client.post(accept, json={"token": inv["token"], "password": "a wrong password"}), 400,
+    assert_problem(client.post(accept, json={"token": inv["token"]}), 400, "invitation.password_required")
+    assert_problem(client.post(accept, json={"token": inv["token"], "password": "a wrong password"}), 400,
                "invitation.password_required")
     # the failed attempts did not attach the account
-    problem_of(client.post("/api/v1/auth/login", json={"email": tenant_b.email, "password": PASSWORD,
+    assert_problem(client.post("/api/v1/auth/login", json={"email": tenant_b.email, "password": PASSWORD,
                                                        "tenant": tenant_a.slug}), 403, "auth.no_membership")
     assert client.post(accept, json={"token": inv["token"], "password": PASSWORD}).status_code == 204
     joined = login(client, tenant_b.email, tenant=tenant_a.slug)
@@ -359,7 +347,7 @@ def test_withdrawn_and_expired_invitations_are_invalid(client, platform, tenant_
         s.execute(update(Invitation).where(Invitation.id == uuid.UUID(expired["id"])).values(
             expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
     for inv in (withdrawn, expired):
-        problem_of(client.post("/api/v1/invitations/accept", json={"token": inv["token"], "password": PASSWORD}),
+        assert_problem(client.post("/api/v1/invitations/accept", json={"token": inv["token"], "password": PASSWORD}),
                    400, "invitation.invalid")
 
 
@@ -377,7 +365,7 @@ def test_operator_manages_tenants(client, platform, tenant_a):
     op = make_operator(platform, client)
     me = client.get("/api/v1/auth/me", headers=op).json()
     assert me["is_operator"] is True and me["tenants"] == [] and me["tenant"] is None
-    problem_of(client.post("/api/v1/auth/login", json={"email": "ops@clipdex.example.com", "password": PASSWORD,
+    assert_problem(client.post("/api/v1/auth/login", json={"email": "ops@clipdex.example.com", "password": PASSWORD,
                                                        "tenant": tenant_a.slug}), 403, "auth.no_membership")
     # an operator token has no tenant, so it reaches no tenant's content
     assert client.get("/api/v1/videos", headers=op).status_code in (403, 404)
@@ -397,28 +385,28 @@ def test_operator_manages_tenants(client, platform, tenant_a):
     assert owner_tok["tenant"]["slug"] == slug and owner_tok["role"] == "owner"
     owner = bearer(owner_tok["access_token"])
     key = client.post("/api/v1/api-keys", headers=owner, json={"name": "k", "scopes": ["read"]}).json()["secret"]
-    problem_of(client.post("/api/v1/admin/tenants", headers=op, json={
+    assert_problem(client.post("/api/v1/admin/tenants", headers=op, json={
         "name": "Delta", "slug": slug, "owner_email": "x@delta.example.com", "owner_password": PASSWORD}), 409,
         "tenant.slug_taken")
-    problem_of(client.post("/api/v1/admin/tenants", headers=op, json={
+    assert_problem(client.post("/api/v1/admin/tenants", headers=op, json={
         "name": "Echo", "tier": "platinum", "owner_email": "x@echo.example.com", "owner_password": PASSWORD}), 422,
         "tenant.unknown_tier")
 
     r = client.patch(f"/api/v1/admin/tenants/{delta['id']}", headers=op, json={"tier": "pro"})
     assert r.status_code == 200 and r.json()["tier"] == "pro"
     assert client.get("/api/v1/tenant", headers=owner).json()["tier"] == "pro"
-    problem_of(client.patch(f"/api/v1/admin/tenants/{delta['id']}", headers=op, json={"tier": "platinum"}), 422,
+    assert_problem(client.patch(f"/api/v1/admin/tenants/{delta['id']}", headers=op, json={"tier": "platinum"}), 422,
                "tenant.unknown_tier")
-    problem_of(client.patch(f"/api/v1/admin/tenants/{uuid.uuid4()}", headers=op, json={"status": "suspended"}),
+    assert_problem(client.patch(f"/api/v1/admin/tenants/{uuid.uuid4()}", headers=op, json={"status": "suspended"}),
                404, "resource.not_found")
 
     r = client.patch(f"/api/v1/admin/tenants/{delta['id']}", headers=op, json={"status": "suspended"})
     assert r.status_code == 200 and r.json()["status"] == "suspended"
-    problem_of(client.get("/api/v1/videos", headers=owner), 403, "tenant.suspended")
-    problem_of(client.get("/api/v1/videos", headers=bearer(key)), 403, "tenant.suspended")
-    problem_of(client.post("/api/v1/auth/login", json={"email": "boss@delta.example.com", "password": PASSWORD}),
+    assert_problem(client.get("/api/v1/videos", headers=owner), 403, "tenant.suspended")
+    assert_problem(client.get("/api/v1/videos", headers=bearer(key)), 403, "tenant.suspended")
+    assert_problem(client.post("/api/v1/auth/login", json={"email": "boss@delta.example.com", "password": PASSWORD}),
                403, "tenant.suspended")
-    problem_of(client.post("/api/v1/auth/refresh", json={"refresh_token": owner_tok["refresh_token"]}), 403,
+    assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": owner_tok["refresh_token"]}), 403,
                "tenant.suspended")
     # other tenants are unaffected
     assert client.get("/api/v1/videos", headers=tenant_a.headers).status_code == 200
@@ -438,8 +426,8 @@ def test_failed_owner_creation_leaves_no_tenant_behind(client, platform):
     slug = f"foxtrot-{uuid.uuid4().hex[:6]}"
     body = {"name": "Foxtrot", "slug": slug, "tier": "free", "owner_email": "boss@foxtrot.example.com"}
     # a new owner account needs a (strong enough) password; the refusal must not half-create the tenant
-    problem_of(client.post("/api/v1/admin/tenants", headers=op, json=body), 422, "auth.password_required")
-    problem_of(client.post("/api/v1/admin/tenants", headers=op, json={**body, "owner_password": "short"}), 422,
+    assert_problem(client.post("/api/v1/admin/tenants", headers=op, json=body), 422, "auth.password_required")
+    assert_problem(client.post("/api/v1/admin/tenants", headers=op, json={**body, "owner_password": "short"}), 422,
                "auth.weak_password")
     assert client.get("/api/v1/admin/tenants", headers=op).json()["items"] == []
     r = client.post("/api/v1/admin/tenants", headers=op, json={**body, "owner_password": PASSWORD})
@@ -454,7 +442,7 @@ def test_admin_routes_are_for_operators_only(client, platform, tenant_a):
                                    ("post", "/api/v1/admin/tenants", {"name": "x", "owner_email": "a@b.example.com"}),
                                    ("patch", f"/api/v1/admin/tenants/{tenant_a.id}", {"status": "suspended"})):
             r = client.request(method, path, headers=headers, json=body)
-            problem_of(r, expected[1], expected[0])
+            assert_problem(r, expected[1], expected[0])
     assert client.get("/api/v1/tenant", headers=tenant_a.headers).json()["status"] == "active"
 
 
@@ -496,7 +484,7 @@ def test_audit_log_is_per_tenant(client, platform, tenant_a, tenant_b):
     # rights follow the membership, not the token: demoted again, the same token loses the audit log
     assert client.get("/api/v1/audit", headers=bearer(member_tok["access_token"])).status_code == 200
     assert client.patch(f"/api/v1/members/{member_id}", headers=h, json={"role": "member"}).status_code == 200
-    problem_of(client.get("/api/v1/audit", headers=bearer(member_tok["access_token"])), 403, "auth.forbidden")
+    assert_problem(client.get("/api/v1/audit", headers=bearer(member_tok["access_token"])), 403, "auth.forbidden")
 
 
 def test_intranet_mail_domains_are_accepted_but_not_localhost(client, tenant_a):

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.pipeline.engine_support import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_BASE = os.environ.get("CLIPDEX_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -138,12 +140,8 @@ class Fleet:
 
 
 def wait_until(predicate, timeout: float, what: str, fleet: Fleet | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}\n{fleet.logs() if fleet else ''}")
+    """``wait_for`` that shows the workers' logs when it times out."""
+    wait_for(predicate, timeout, what, on_fail=fleet.logs if fleet else lambda: "")
 
 
 def job_status(platform, job_id) -> str:
