@@ -146,13 +146,11 @@ def _claim_redis_db() -> int:
 def submit(platform, tenant_id: uuid.UUID, clip: Path) -> uuid.UUID:
     """What POST /api/v1/videos does after the bytes arrive: probe, store, queue the job."""
     from clipdex.auth.principal import Principal
-    from clipdex.ingest.service import IngestMeta, StagedFile, accept, hash_file
+    from clipdex.ingest.service import IngestMeta, accept, stage_copy
 
-    staged = platform.settings.staging_dir / f"bench-{uuid.uuid4().hex}"
-    shutil.copyfile(clip, staged)
     principal = Principal(tenant_id=tenant_id, actor_type="user", actor_id=uuid.uuid4(), role="owner",
                           tenant_tier="pro")
-    video = accept(platform, principal, StagedFile(staged, staged.stat().st_size, hash_file(staged)),
+    video = accept(platform, principal, stage_copy(platform.settings, clip),
                    IngestMeta(title=clip.stem, filename=clip.name))
     return video.id
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from clipdex.auth.principal import Principal
 from clipdex.errors import Conflict
-from clipdex.ingest.service import IngestMeta, StagedFile, accept, hash_file
+from clipdex.ingest.service import IngestMeta, accept, stage_copy
 from clipdex.jobs.worker import Worker
 from clipdex.models import Job, JobStage, Membership, Tenant, User, Video
 from clipdex.platform import Platform
@@ -48,9 +48,7 @@ def process_file(platform: Platform, file: Path, tenant_ref: str, *, title: str 
                  progress=None) -> tuple[uuid.UUID, str]:
     """Ingest ``file`` like an upload and run its job in this process."""
     principal = _owner_principal(platform, tenant_ref)
-    staged_path = platform.settings.staging_dir / f"cli-{uuid.uuid4().hex}"
-    shutil.copyfile(file, staged_path)
-    staged = StagedFile(staged_path, staged_path.stat().st_size, hash_file(staged_path))
+    staged = stage_copy(platform.settings, file)
     try:
         video = accept(platform, principal, staged, IngestMeta(title=title or file.stem, filename=file.name))
     except Conflict as e:

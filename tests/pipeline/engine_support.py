@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import shutil
 import threading
 import time
 import uuid
@@ -17,7 +16,7 @@ from sqlalchemy import select, update
 
 from clipdex.auth.principal import Principal
 from clipdex.db.types import utcnow
-from clipdex.ingest.service import IngestMeta, StagedFile, accept, hash_file
+from clipdex.ingest.service import IngestMeta, accept, stage_copy
 from clipdex.jobs import service as jobs
 from clipdex.models import Artifact, Job, JobStage, UsageRecord, Video
 from clipdex.pipeline import registry
@@ -92,11 +91,9 @@ def queue_job(platform, tenant_id: uuid.UUID, duration_s: float = 60.0) -> tuple
 
 def ingest_clip(platform, tenant_id: uuid.UUID, clip: Path) -> tuple[uuid.UUID, uuid.UUID]:
     """A real upload through the ingest service: stored original, probed, job planned."""
-    staged = platform.settings.staging_dir / f"test-{uuid.uuid4().hex}"
-    shutil.copyfile(clip, staged)
     principal = Principal(tenant_id=tenant_id, actor_type="user", actor_id=uuid.uuid4(), role="owner",
                           tenant_tier="pro")
-    video = accept(platform, principal, StagedFile(staged, staged.stat().st_size, hash_file(staged)),
+    video = accept(platform, principal, stage_copy(platform.settings, clip),
                    IngestMeta(title="clip", filename=clip.name))
     with platform.db.system() as s:
         return video.id, s.scalar(select(Job.id).where(Job.video_id == video.id))

@@ -159,7 +159,7 @@ def _process(settings, lib: Library):
     from clipdex.auth.principal import Principal
     from clipdex.db import migrate
     from clipdex.errors import MediaRejected
-    from clipdex.ingest.service import IngestMeta, StagedFile, accept, hash_file
+    from clipdex.ingest.service import IngestMeta, accept, stage_copy
     from clipdex.jobs.worker import Worker
     from clipdex.pipeline import registry
     from clipdex.platform import Platform
@@ -175,9 +175,7 @@ def _process(settings, lib: Library):
                           tenant_tier="enterprise")
     ids, rejected = {}, lib.rejected
     for label, path in lib.files.items():
-        staged_path = settings.staging_dir / f"eval-{uuid.uuid4().hex}"
-        shutil.copyfile(path, staged_path)
-        staged = StagedFile(staged_path, staged_path.stat().st_size, hash_file(staged_path))
+        staged = stage_copy(settings, path)
         try:
             ids[label] = accept(platform, principal, staged, IngestMeta(title=label, filename=path.name)).id
         except MediaRejected as e:  # reported, and its queries are left out

@@ -79,6 +79,21 @@ def hash_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def stage_copy(settings, path: Path) -> StagedFile:
+    """A local file copied into staging (hashed while copied) for ``accept``: the CLI, evals, benches.
+
+    The ``cli-`` name lets the janitor remove copies a crash left behind.
+    """
+    staged = settings.staging_dir / f"cli-{uuid.uuid4().hex}"
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as src, open(staged, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            h.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+    return StagedFile(staged, size, h.hexdigest())
+
+
 def _ext(filename: str) -> str:
     ext = os.path.splitext(filename)[1].lstrip(".").lower()
     return ext if ext.isalnum() and len(ext) <= 8 else "bin"
