@@ -10,7 +10,7 @@ import pytest
 from clipdex.search import moments
 from clipdex.search.documents import transcript_windows
 from clipdex.search.embed import get_embedder
-from clipdex.search.retrieve import Filters, parse, retrieve, where_clause
+from clipdex.search.retrieve import Filters, matching, parse, retrieve, where_clause
 from clipdex.search.store import IndexStore
 from tests.conftest import make_settings
 from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401  (pytest fixtures)
@@ -58,6 +58,14 @@ def test_replacing_a_video_is_idempotent_and_deletes_stale_rows(local_settings):
     assert store.open(a, emb).count_rows() == 2
     store.delete_video(a, va)
     assert store.open(a, emb).count_rows() == 0 and table is not None
+
+
+def test_rows_matching_filters_alone(local_settings):
+    p, store, emb, (a, va), (b, vb) = _fill(local_settings)
+    rows = matching(p, a, Filters(speakers=("Ana",), tags=("dog",)), 10, score=0.5, matched=("people",))
+    assert len(rows) == len(TEXTS) and {r.video_id for r in rows} == {va}
+    assert {r.score for r in rows} == {0.5} and rows[0].matched == ("people",)
+    assert not matching(p, a, Filters(speakers=("Bob",)), 10, score=0.5, matched=())
 
 
 def test_filters_are_escaped_literals():

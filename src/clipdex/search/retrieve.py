@@ -225,6 +225,16 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
     return out[:k]
 
 
+def matching(platform, tenant_id: uuid.UUID, filters: Filters, k: int, *, score: float,
+             matched: tuple[str, ...]) -> list[Passage]:
+    """Up to ``k`` rows that satisfy ``filters`` alone (no query), each given ``score``."""
+    table = get_store(platform.settings).open(tenant_id, get_embedder(platform.settings))
+    if table is None:
+        return []
+    rows = table.search().where(where_clause(filters)).select(COLUMNS).limit(k).to_list()
+    return [_passage(r, score, matched) for r in rows]
+
+
 def vector_of(platform, tenant_id: uuid.UUID, video_id: uuid.UUID, t: float) -> np.ndarray | None:
     """The mean vector of the video's rows covering time ``t`` (a moment to find more like)."""
     table = get_store(platform.settings).open(tenant_id, get_embedder(platform.settings))

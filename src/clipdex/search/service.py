@@ -14,7 +14,7 @@ from clipdex.errors import ClipdexError
 from clipdex.models import Person, Video
 from clipdex.search import moments as mom
 from clipdex.search.images import image_hits
-from clipdex.search.retrieve import Filters, Passage, parse, retrieve, vector_of
+from clipdex.search.retrieve import RRF_K, Filters, Passage, matching, parse, retrieve, vector_of
 from clipdex.search.store import MODALITIES
 from clipdex.storage import signing
 from clipdex.tenancy import access
@@ -80,19 +80,8 @@ def _people_hits(platform, principal, s, pq, filters: Filters, k: int) -> list[P
     if not ids:
         return []
     merged = Filters(**{**filters.__dict__, "person_ids": tuple(ids), "modalities": ("face",)})
-    return _face_rows(platform, principal, merged, k)
-
-
-def _face_rows(platform, principal, filters: Filters, k: int) -> list[Passage]:
-    from clipdex.search.embed import get_embedder
-    from clipdex.search.retrieve import COLUMNS, _passage, where_clause
-    from clipdex.search.store import get_store
-
-    table = get_store(platform.settings).open(access.tenant_of(principal), get_embedder(platform.settings))
-    if table is None:
-        return []
-    rows = table.search().where(where_clause(filters)).select(COLUMNS).limit(k).to_list()
-    return [_passage(r, 1.6 / (60 + 1), ("people",)) for r in rows]
+    # ranked like a first-place full-text hit: the query named them
+    return matching(platform, access.tenant_of(principal), merged, k, score=1.6 / (RRF_K + 1), matched=("people",))
 
 
 def search(platform, principal, params: SearchParams) -> dict:
