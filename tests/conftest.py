@@ -59,21 +59,29 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL not reachable: {problem}")
 
 
-@pytest.fixture(scope="session")
-def pg_database():
-    """A fresh PostgreSQL database for this test session, migrated; dropped at the end."""
+@contextlib.contextmanager
+def scratch_database(prefix: str):
+    """The URL of a new, empty PostgreSQL database, dropped afterwards (its connections ended first)."""
     require_postgres()
-    name = f"clipdex_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    migrate.upgrade(url)
-    yield url
-    with admin.connect() as c:
-        c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A fresh PostgreSQL database for this test session, migrated; dropped at the end."""
+    with scratch_database("clipdex_test") as url:
+        migrate.upgrade(url)
+        yield url
 
 
 def truncate_all(url: str) -> None:
@@ -86,7 +94,6 @@ def truncate_all(url: str) -> None:
     eng.dispose()
 
 
-# Model stages are off unless a test turns them on (tests/speech does): the platform tests stay fast.
 # Stages most tests leave out: the model stages (slow to load) and the search index (it only has
 # something to index when they run). Tests of those capabilities enable them explicitly.
 MODEL_STAGES = ["transcribe", "diarize", "sound_events", "visual", "index"]

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from clipdex.db import migrate
 from clipdex.models import Base, tenant_tables
-from tests.conftest import PG_ADMIN_URL, require_postgres
+from tests.conftest import scratch_database
 
 
 def _head(url: str) -> str:
@@ -70,18 +70,8 @@ def _rls_state(url: str) -> dict[str, tuple[bool, bool]]:
 @pytest.fixture
 def scratch_pg():
     """A database of our own, created and dropped here (not the session's shared one)."""
-    require_postgres()
-    name = f"clipdex_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database("clipdex_migrations") as url:
+        yield url
 
 
 @pytest.mark.postgres
