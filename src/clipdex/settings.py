@@ -7,7 +7,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     ffprobe_timeout_s: float = 30.0
     ffmpeg_timeout_s: float = 3600.0
     media_memory_bytes: int = 2 * GiB
+    media_sandbox: Literal["auto", "required", "off"] = Field(
+        "auto", description="Landlock sandbox for FFmpeg/ffprobe on user media: auto (use it where the kernel has "
+                            "it), required (refuse to process media without it), off")
     ffmpeg_bin: str = "ffmpeg"
     ffprobe_bin: str = "ffprobe"
 
@@ -223,6 +226,8 @@ _settings: Settings | None = None
 def get_settings() -> Settings:
     global _settings
     if _settings is None:
+            if self.media_sandbox == "off":
+                raise ValueError("CLIPDEX_MEDIA_SANDBOX=off is refused in prod (use auto or required)")
         _settings = Settings()
     return _settings
 

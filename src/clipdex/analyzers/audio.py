@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clipdex.media.formats import pinned_for
 from clipdex.media.transcode import extract_audio
 from clipdex.pipeline import registry
 
@@ -23,7 +24,7 @@ class ExtractAudioStage:
         with ctx.source_path() as src, ctx.scratch_dir() as tmp:
             out = Path(tmp) / "audio.wav"
             ctx.progress(0.05)
-            extract_audio(ctx.settings, src, out)
+            extract_audio(ctx.settings, src, out, fmt=pinned_for(ctx.video.media))
             ctx.check_alive()
             ctx.write_artifact("audio.wav", out, "audio/wav", sample_rate=16000, channels=1)
         return {"sample_rate": 16000, "channels": 1}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clipdex.media.formats import pinned_for
 from clipdex.media.transcode import still_frame
 from clipdex.pipeline import registry
 
@@ -78,7 +79,7 @@ class ThumbnailStage:
         with ctx.source_path() as src, ctx.scratch_dir() as tmp:
             for i, (name, width) in enumerate(SIZES.items()):
                 out = Path(tmp) / name
-                still_frame(ctx.settings, src, out, at_s=at, width=width)
+                still_frame(ctx.settings, src, out, fmt=pinned_for(ctx.video.media), at_s=at, width=width)
                 ctx.write_artifact(name, out, "image/jpeg", at_s=at, width=width)
                 ctx.progress((i + 1) / len(SIZES))
         return {"at_s": at}

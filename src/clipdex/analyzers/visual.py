@@ -20,6 +20,7 @@ from clipdex.analyzers import shots as shotlib
 from clipdex.analyzers.faces import FaceTracker, cluster, face_models
 from clipdex.analyzers.ocr import TextTracker
 from clipdex.analyzers.tags import TagTimeline, clip_backend, imagenet_tagger
+from clipdex.media.formats import pinned_for
 from clipdex.media.frames import FrameSpec, frame_spec, read_frames
 from clipdex.pipeline import registry
 
@@ -256,7 +257,7 @@ class VisualStage:
         vp = VisualPass(spec, opts, duration)
         started = time.perf_counter()
         with ctx.source_path() as src:
-            for f in read_frames(ctx.settings, src, spec):
+            for f in read_frames(ctx.settings, src, spec, fmt=pinned_for(ctx.video.media)):
                 vp.feed(f.index, f.t, f.image)
                 if f.index % 250 == 0:
                     ctx.check_alive()

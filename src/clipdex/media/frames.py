@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from clipdex.errors import MediaRejected
-from clipdex.media.runner import Limits, ToolTimeout, _constrain
+from clipdex.media import sandbox
+from clipdex.media.formats import input_args
+from clipdex.media.runner import Limits, ToolTimeout, spawn
 from clipdex.settings import Settings
 
 
@@ -54,24 +56,10 @@ def frame_spec(media: dict, max_width: int) -> FrameSpec:
 
 
 def probe_spec(settings: Settings, src: Path, max_width: int) -> FrameSpec:
-    """The analysis spec straight from ffprobe, leniently (evaluations and benchmarks on odd files)."""
-    import json
+    """The analysis spec of a local file (evaluations and benchmarks): probed in the sandbox."""
+    from clipdex.media.probe import probe_file
 
-    from clipdex.media.runner import run_tool
-
-    res = run_tool([settings.ffprobe_bin, "-v", "error", "-select_streams", "v:0", "-show_entries",
-                    "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "json", f"file:{src}"],
-                   Limits(timeout_s=settings.ffprobe_timeout_s, memory_bytes=min(settings.media_memory_bytes, 1024**3)))
-    streams = json.loads(res.stdout or b"{}").get("streams") or [{}]
-    st = streams[0]
-    fps = 0.0
-    for key in ("avg_frame_rate", "r_frame_rate"):
-        num, _, den = (st.get(key) or "0/1").partition("/")
-        if float(den or 1) and float(num) > 0:
-            fps = float(num) / float(den or 1)
-            break
-    media = {"streams": [{"kind": "video", "width": st.get("width"), "height": st.get("height"), "fps": fps}]}
-    return frame_spec(media, max_width)
+    return frame_spec(probe_file(src, settings).summary(), max_width)
 
 
 _SHOWINFO = re.compile(rb"Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(-?[0-9.eE+-]+)")
@@ -116,23 +104,33 @@ class _Clock:
             return self.times[index] if len(self.times) > index else None
 
 
-def read_frames(settings: Settings, src: Path, spec: FrameSpec, *, timeout_s: float | None = None) -> Iterator[Frame]:
+def read_frames(settings: Settings, src: Path, spec: FrameSpec, *, fmt: str | None = None,
+                timeout_s: float | None = None) -> Iterator[Frame]:
     """Yield every frame of the first video stream at ``spec`` size, in order.
 
     Every decoded frame is passed through (``-fps_mode passthrough``: none duplicated or dropped) and
     its timestamp is the stream's own presentation time, so variable-frame-rate files get real times.
     Where a time is missing (a filter log line lost) the frame gets the previous time plus 1/fps.
+    ``fmt`` is the demuxer the probe found: pinned, so the file is never re-read as something else
+    (without one, as for evaluations on local files, the file is probed here first, in the sandbox).
     """
-    args = [settings.ffmpeg_bin, "-nostdin", "-hide_banner", "-nostats", "-v", "level+info",
-            "-protocol_whitelist", "file",
-            "-i", f"file:{src}", "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
-            "-vf", f"scale={spec.width}:{spec.height}:flags=area,showinfo=checksum=0",
-            "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
+    if fmt is None:
+        from clipdex.media.formats import pinned
+        from clipdex.media.probe import probe_file
+
+        fmt = pinned(probe_file(src, settings).format_name)
     limits = Limits(timeout_s=timeout_s or settings.ffmpeg_timeout_s, memory_bytes=settings.media_memory_bytes)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
-    size = spec.width * spec.height * 3
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, preexec_fn=_constrain(limits), bufsize=size)
+    with sandbox.prepare(settings, src) as inp:
+        args = [settings.ffmpeg_bin, "-nostdin", "-hide_banner", "-nostats", "-v", "level+info",
+                *input_args(inp.path, fmt), "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
+                "-vf", f"scale={spec.width}:{spec.height}:flags=area,showinfo=checksum=0",
+                "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
+        size = spec.width * spec.height * 3
+        with spawn(args, limits, inp.sandbox, inp.workdir, bufsize=size) as proc:
+            yield from _frames(proc, spec, limits, size)
+
+
+def _frames(proc: subprocess.Popen, spec: FrameSpec, limits: Limits, size: int) -> Iterator[Frame]:
     clock = _Clock(proc.stderr)
     drain = threading.Thread(target=clock.run, daemon=True)
     drain.start()

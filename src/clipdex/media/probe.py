@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from clipdex.errors import MediaRejected
+from clipdex.media import sandbox
+from clipdex.media.formats import input_args, is_allowed, looks_like_playlist, refusal_for
+from clipdex.media.mp4 import MP4_BOXES as _MP4_BOXES, boxes_overrun, mp4_external_references
 from clipdex.media.runner import Limits, ToolTimeout, run_tool
 from clipdex.settings import Settings, Tier
 
 USABLE = ("video", "audio")
 # Still images pass ffprobe as one-frame "video"; clipdex indexes moving pictures and sound.
 IMAGE_CODECS = {"png", "mjpeg", "bmp", "gif", "webp", "tiff", "jpeg2000", "pam", "ppm", "pgm", "svg"}
+UNKNOWN_CODECS = {"unknown", "none", ""}  # ffprobe found the stream but has no decoder for it
+MAX_FPS = 1000  # a declared rate above this is a bomb (a frame every microsecond), not a camera
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe", "gif", "svg_pipe"}
 
 
@@ -67,7 +73,7 @@ def _float(value) -> float | None:
 # Leading bytes of container formats: when ffprobe fails on a file that starts like media, the
 # file is damaged or cut short; otherwise it is not media at all (a renamed document, say).
 _MAGIC = (b"\x1a\x45\xdf\xa3", b"RIFF", b"OggS", b"fLaC", b"ID3", b"FLV", b"\x00\x00\x01\xba",
-          b"\x00\x00\x01\xb3", b"YUV4MPEG2", b"\x30\x26\xb2\x75", b"#EXTM3U", b"\xff\xfb", b"\xff\xf3")
+          b"\x00\x00\x01\xb3", b"YUV4MPEG2", b"\x30\x26\xb2\x75", b"\xff\xfb", b"\xff\xf3")
 
 
 def looks_like_media(head: bytes) -> bool:
@@ -82,6 +88,8 @@ def _classify(stderr: str, size: int, head: bytes = b"") -> MediaRejected:
     low = stderr.lower()
     if size == 0:
         return MediaRejected("The file is empty.", code="media.empty")
+    if "stream_count" in low or "max_streams" in low or "could not alloc stream" in low:
+        return MediaRejected("The file declares more streams than can be read.", code="media.too_many_streams")
     if "picture size" in low and "invalid" in low:
         return MediaRejected("The video declares impossible dimensions.", code="media.invalid_dimensions")
     if looks_like_media(head):
@@ -89,28 +97,55 @@ def _classify(stderr: str, size: int, head: bytes = b"") -> MediaRejected:
     return MediaRejected("The file is not a recognised audio or video format.", code="media.unrecognized")
 
 
+def _ffprobe(path: Path, settings: Settings, extra: list[str], fmt: str | None = None):
+    limits = Limits(timeout_s=settings.ffprobe_timeout_s, memory_bytes=min(settings.media_memory_bytes, 1024**3),
+                    cpu_s=60)
+    with sandbox.prepare(settings, path) as inp:
+        args = [settings.ffprobe_bin, "-hide_banner", "-probesize", "50M", "-analyzeduration", "20M", *extra,
+                *input_args(inp.path, fmt)]
+        try:
+            return run_tool(args, limits, inp.sandbox, inp.workdir)
+        except ToolTimeout:
+            raise MediaRejected("Probing the file took too long.", code="media.probe_timeout") from None
+
+
+_PROBED = re.compile(r"Format (\S+) probed with size=")
+
+
+def _refuse_off_list(path: Path, settings: Settings, head: bytes) -> MediaRejected:
+    """The specific refusal for a file FFmpeg would open with a demuxer that is not allowed.
+
+    FFmpeg checks the allow-list right after format detection and before the demuxer reads its
+    header, so asking it (at debug level) which demuxer it detected opens nothing else."""
+    res = _ffprobe(path, settings, ["-v", "debug", "-probesize", "1M"])
+    m = _PROBED.search(res.stderr) if res.returncode != 0 else None
+    return refusal_for(m.group(1) if m else None, head, looks_like_media(head))
+
+
 def probe_file(path: Path, settings: Settings) -> MediaInfo:
-    """ffprobe ``path`` with a timeout, memory cap and the file protocol only."""
+    """ffprobe ``path`` in the media sandbox: allowed demuxers, the file protocol, its own input only."""
     size = path.stat().st_size
     if size == 0:
         raise _classify("", 0)
     with open(path, "rb") as f:
-        head = f.read(512)
-    args = [settings.ffprobe_bin, "-v", "error", "-hide_banner", "-protocol_whitelist", "file",
-            "-probesize", "50M", "-analyzeduration", "20M",
-            "-show_format", "-show_streams", "-of", "json", f"file:{path}"]
-    try:
-        res = run_tool(args, Limits(timeout_s=settings.ffprobe_timeout_s,
-                                    memory_bytes=min(settings.media_memory_bytes, 1024**3), cpu_s=60))
-    except ToolTimeout:
-        raise MediaRejected("Probing the file took too long.", code="media.probe_timeout") from None
+        head = f.read(4096)
+    if looks_like_playlist(head):
+        raise refusal_for(None, head, False)
+    res = _ffprobe(path, settings, ["-v", "error", "-show_format", "-show_streams", "-of", "json"])
     try:
         data = json.loads(res.stdout or b"{}")
     except json.JSONDecodeError:
         data = {}
     fmt = data.get("format")
+    if res.returncode != 0 and "not on whitelist" in res.stderr:
+        raise _refuse_off_list(path, settings, head)
     if res.returncode != 0 or not fmt:
         raise _classify(res.stderr, size, head)
+    if not is_allowed(fmt.get("format_name", "")):  # defence in depth: the whitelist let it through
+        raise refusal_for(fmt.get("format_name"), head, looks_like_media(head))
+    if head[4:8] in _MP4_BOXES and mp4_external_references(path, size):
+        raise MediaRejected("The file references media outside itself (a reference movie).",
+                            code="media.external_reference")
     streams = [_stream(s) for s in data.get("streams", [])]
     info = MediaInfo(format_name=fmt.get("format_name", ""), duration_s=_float(fmt.get("duration")) or 0.0,
                      size_bytes=size, bit_rate=int(_float(fmt.get("bit_rate")) or 0) or None, streams=streams)
@@ -124,36 +159,10 @@ def probe_file(path: Path, settings: Settings) -> MediaInfo:
     if declared and info.duration_s and declared * info.duration_s / 8 > 1.25 * size + 65536:
         raise MediaRejected("The file is shorter than its streams declare (truncated).",
                             code="media.truncated")
-    if head[4:8] == b"ftyp" and _boxes_overrun(path, size):
+    if head[4:8] == b"ftyp" and boxes_overrun(path, size):
         raise MediaRejected("The file is shorter than its container declares (truncated).",
                             code="media.truncated")
     return info
-
-
-def _boxes_overrun(path: Path, size: int, max_boxes: int = 100_000) -> bool:
-    """True when an MP4/MOV top-level box runs past the end of the file.
-
-    A faststart file cut short keeps its index (moov) up front, so ffprobe reads no missing bytes
-    and ffmpeg later decodes what is there and exits 0: only the box sizes tell.
-    """
-    pos = 0
-    with open(path, "rb") as f:
-        for _ in range(max_boxes):
-            if pos + 8 > size:
-                return False
-            f.seek(pos)
-            hdr = f.read(16)
-            box = int.from_bytes(hdr[:4], "big")
-            if box == 1 and len(hdr) == 16:  # 64-bit "largesize"
-                box = int.from_bytes(hdr[8:16], "big")
-            if box == 0:  # the last box extends to the end of the file
-                return False
-            if box < 8:
-                return False  # not a box layout we understand; ffprobe already accepted it
-            pos += box
-            if pos > size:
-                return True
-    return False
 
 
 def _stream(s: dict) -> StreamInfo:
@@ -185,6 +194,12 @@ def check_media(info: MediaInfo, tier: Tier) -> None:
         raise MediaRejected(
             f"Resolution {v.width}x{v.height} exceeds this tier's {tier.max_width}x{tier.max_height}.",
             code="media.resolution_exceeded")
+    if v and v.fps and v.fps > MAX_FPS:
+        raise MediaRejected(f"The video declares {v.fps:.0f} frames per second; the limit is {MAX_FPS}.",
+                            code="media.invalid_frame_rate")
+    for s in (v, info.audio):  # the stages decode the first video and the first audio stream
+        if s and s.codec in UNKNOWN_CODECS:
+            raise MediaRejected(f"The {s.kind} stream's codec is not supported.", code="media.unsupported_codec")
     if not info.duration_s or info.duration_s <= 0:
         raise MediaRejected("The media has no measurable duration.", code="media.no_duration")
     if info.duration_s > tier.max_duration_s:

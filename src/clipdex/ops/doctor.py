@@ -245,6 +245,18 @@ def check_ffprobe(settings: Settings) -> str:
     return _tool(settings.ffprobe_bin, "CLIPDEX_FFPROBE_BIN")
 
 
+def check_media_sandbox(settings: Settings) -> str:
+    from clipdex.media import sandbox
+
+    if settings.media_sandbox == "off":
+        raise Problem("the media sandbox is switched off (CLIPDEX_MEDIA_SANDBOX=off)",
+                      "set CLIPDEX_MEDIA_SANDBOX=auto or required", WARN)
+    if sandbox.abi_version() < 1:
+        status = FAIL if settings.media_sandbox == "required" else WARN
+        raise Problem(sandbox.status(), "run on Linux 5.13+ with Landlock enabled (lsm=landlock)", status)
+    return sandbox.status()
+
+
 # --- running ----------------------------------------------------------------------------------
 
 def _first_line(e: Exception) -> str:
@@ -256,7 +268,8 @@ def all_checks() -> list[tuple[str, CheckFn, float]]:
     from clipdex.ops import models
 
     base = [("database", check_database, 15.0), ("storage", check_storage, 15.0), ("broker", check_broker, 10.0),
-            ("index", check_index, 20.0), ("ffmpeg", check_ffmpeg, 10.0), ("ffprobe", check_ffprobe, 10.0)]
+            ("index", check_index, 20.0), ("ffmpeg", check_ffmpeg, 10.0), ("ffprobe", check_ffprobe, 10.0),
+            ("media sandbox", check_media_sandbox, 5.0)]
     return base + [(name, fn, 60.0) for name, fn in models.CHECKS]
 
 
