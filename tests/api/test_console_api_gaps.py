@@ -83,7 +83,7 @@ def test_list_and_get_carry_signed_thumbnail_links(client, platform, tenant_a, t
     assert client.get(f"{V}/videos", headers=tenant_b.headers).json()["items"] == []
 
 
-def test_thumbnail_links_are_presigned_on_s3(tmp_path, s3_overrides):  # noqa: F811
+def test_thumbnail_links_are_opaque_and_redirect_to_presigned_s3(tmp_path, s3_overrides):  # noqa: F811
     p = Platform.from_settings(migrated_sqlite_settings(tmp_path, **s3_overrides))
     try:
         with TestClient(create_app(platform=p, embedded_workers=0)) as c:
@@ -93,11 +93,16 @@ def test_thumbnail_links_are_presigned_on_s3(tmp_path, s3_overrides):  # noqa: F
             listed = c.get(f"{V}/videos", headers=a.headers).json()["items"][0]["thumbnail_url"]
             got = c.get(f"{V}/videos/{vid}", headers=a.headers).json()["thumbnail_url"]
             for url in (listed, got):
-                u = urlparse(url)
-                assert url.startswith(s3_overrides["s3_endpoint_url"]) and "/api/v1/blobs/" not in url
+                # the link names no object key (tenant and video ids live in it) ...
+                assert "/api/v1/blobs/" in url and str(a.id) not in url and vid not in url
+                # ... and redirects to a presigned GET on the store only when followed
+                hop = c.get(urlparse(url).path, follow_redirects=False)
+                assert hop.status_code == 307, hop.text
+                u = urlparse(hop.headers["location"])
+                assert hop.headers["location"].startswith(s3_overrides["s3_endpoint_url"])
                 assert f"/tenants/{a.id}/" in u.path and u.path.endswith("/thumb.jpg")
                 assert parse_qs(u.query)["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-                r = httpx.get(url)
+                r = httpx.get(hop.headers["location"])
                 assert r.status_code == 200 and r.content[:2] == b"\xff\xd8"
     finally:
         p.close()

@@ -16,7 +16,7 @@ from clipdex.search import moments as mom
 from clipdex.search.images import image_hits
 from clipdex.search.retrieve import RRF_K, Filters, Passage, matching, parse, retrieve, vector_of
 from clipdex.search.store import MODALITIES
-from clipdex.storage import signing
+from clipdex.storage import presign
 from clipdex.tenancy import access
 
 MAX_QUERY = 500
@@ -152,7 +152,5 @@ def _item(platform, m: mom.Moment, pq, title: str) -> dict:
 
 
 def _thumb_url(platform, key: str) -> str:
-    st = platform.settings
-    token, _ = signing.sign(st.resolved_secret_key, key, ttl_s=st.signed_url_ttl_s, filename="moment.jpg",
-                            content_type="image/jpeg")
-    return f"{st.public_url.rstrip('/')}/api/v1/blobs/{token}"
+    return presign.download_url(platform.settings, platform.blobs, key, filename="moment.jpg",
+                                content_type="image/jpeg")[0]

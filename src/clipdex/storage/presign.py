@@ -1,8 +1,9 @@
 """Presigned URLs: short-lived, tenant keys only, the same rules for every store.
 
-A store that can presign (S3) has ``presign_download`` and ``presign_upload``; the local store
-cannot, and its downloads go through the API's HMAC-signed ``/api/v1/blobs/{token}`` links instead
-(``storage/signing.py``). ``download_url`` picks whichever applies.
+A store that can presign (S3) has ``presign_download`` and ``presign_upload``. Download links
+handed to clients are always the API's opaque ``/api/v1/blobs/{token}`` links
+(``storage/signing.py``): an S3 presigned URL carries the object key (tenant and video ids) in its
+path, so the API link redirects to one only when it is followed, for a time no longer than its own.
 """
 
 from __future__ import annotations
@@ -51,11 +52,9 @@ def can_presign(store) -> bool:
 
 
 def download_url(settings, store, key: str, *, filename: str, content_type: str) -> tuple[str, int]:
-    """A download link for a tenant blob: presigned by the store when it can, else an API-signed link."""
+    """An opaque, short-lived API link for a tenant blob (redirected to the store when it presigns)."""
     check_presign_key(key)
     ttl = clamp_ttl(settings.signed_url_ttl_s)
-    if can_presign(store):
-        return store.presign_download(key, filename=filename, content_type=content_type, ttl_s=ttl)
     from clipdex.storage import signing
 
     token, expires = signing.sign(settings.resolved_secret_key, key, ttl_s=ttl, filename=filename,

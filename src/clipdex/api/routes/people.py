@@ -17,7 +17,7 @@ from clipdex.auth import service as auth
 from clipdex.models import Face, Person, Tenant, Video
 from clipdex.people import service as people
 from clipdex.schemas.common import Page
-from clipdex.storage import signing
+from clipdex.storage import presign
 from clipdex.tenancy import access, audit
 
 router = APIRouter(tags=["people"])
@@ -67,10 +67,8 @@ class FaceSettingsChanged(FaceSettings):
 def _thumb(platform, key: str | None) -> str | None:
     if not key:
         return None
-    st = platform.settings
-    token, _ = signing.sign(st.resolved_secret_key, key, ttl_s=st.signed_url_ttl_s, filename="face.jpg",
-                            content_type="image/jpeg")
-    return f"{st.public_url.rstrip('/')}/api/v1/blobs/{token}"
+    return presign.download_url(platform.settings, platform.blobs, key, filename="face.jpg",
+                                content_type="image/jpeg")[0]
 
 
 def _public(platform, p: Person) -> PersonPublic:

@@ -20,8 +20,9 @@ from clipdex.ingest.service import FORM_OVERHEAD_BYTES, IngestMeta, accept, chec
 from clipdex.jobs.service import latest_job, snapshot
 from clipdex.models import Artifact, Video
 from clipdex.schemas.common import Page
-from clipdex.schemas.video import ArtifactPublic, ImportRequest, SignedUrl, VideoDetail, VideoPublic, VideoUpdate
-from clipdex.storage import presign, signing
+from clipdex.schemas.video import (ArtifactPublic, ImportRequest, JobLink, SignedUrl, VideoAccepted, VideoDetail,
+                                   VideoPublic, VideoUpdate)
+from clipdex.storage import presign
 from clipdex.search import indexer
 from clipdex.tenancy import access, audit
 from clipdex.videos import service as videos
@@ -177,8 +178,6 @@ def _public(v: Video, thumbnail_url: str | None) -> VideoPublic:
 
 
 def _signed(platform, key: str, filename: str, content_type: str) -> SignedUrl:
-    st = platform.settings
-    token, expires = signing.sign(st.resolved_secret_key, key, ttl_s=st.signed_url_ttl_s, filename=filename,
-                                  content_type=content_type)
-    return SignedUrl(url=f"{st.public_url.rstrip('/')}/api/v1/blobs/{token}",
-                     expires_at=datetime.fromtimestamp(expires, tz=timezone.utc))
+    url, expires = presign.download_url(platform.settings, platform.blobs, key, filename=filename,
+                                        content_type=content_type)
+    return SignedUrl(url=url, expires_at=datetime.fromtimestamp(expires, tz=timezone.utc))
