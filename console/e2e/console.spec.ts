@@ -9,14 +9,19 @@ let page: Page;
 let videoUrl = "";
 let firstRefresh = "";
 let keySecret = "";
-const refreshToken = () => page.evaluate(() => JSON.parse(localStorage.getItem("clipdex.session") ?? "{}").refresh as string);
+/** The refresh token: only in the HttpOnly cookie, which page scripts cannot read (Playwright can). */
+const refreshToken = async () => (await page.context().cookies()).find((c) => c.name === "clipdex_refresh")?.value ?? "";
 
-/** The API as the signed-in console user sees it (the console keeps a fresh access token after each action). */
+/** The API as the signed-in console user sees it. The console's access token lives in its memory
+ * only, so the test gets its own through the refresh cookie, under the console's refresh lock. */
 const apiJson = <T,>(path: string, init: { method?: string; body?: unknown; bearer?: string } = {}) => page.evaluate(
   async ({ path, init }) => {
-    const s = JSON.parse(localStorage.getItem("clipdex.session") ?? "{}");
+    const access = init.bearer ?? await navigator.locks.request("clipdex-refresh", async () => {
+      const t = await fetch("/api/v1/auth/refresh", { method: "POST", headers: { "X-Clipdex-Client": "console" } });
+      return (await t.json()).access_token as string;
+    });
     const r = await fetch(path, { method: init.method ?? "GET", body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      headers: { Authorization: `Bearer ${init.bearer ?? s.access}`, "Content-Type": "application/json" } });
+      headers: { Authorization: `Bearer ${access}`, "Content-Type": "application/json" } });
     return { status: r.status, body: r.status === 204 ? null : await r.json() };
   }, { path, init }) as Promise<{ status: number; body: T }>;
 type Person = { id: string; name: string | null; face_count: number };
@@ -48,6 +53,11 @@ test("sign in", async () => {
   await axe(page, "sign in");
   await signIn(page, env("E2E_USER_A"), env("E2E_PASS_A"));
   firstRefresh = await refreshToken();
+  expect(firstRefresh).not.toBe("");
+  // no credential where a script could read it: nothing in web storage, the cookie is HttpOnly
+  expect(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie])).toEqual([0, 0, ""]);
+  await page.reload(); // a reload signs in again from the cookie
+  await expect(page.getByRole("heading", { name: "Library" })).toBeVisible();
   await expect(page.getByText("Your library is empty.")).toBeVisible();
   await shot(page, "library-empty");
 });

@@ -14,12 +14,13 @@ import { OperatorPage } from "./pages/Operator";
 import { Empty } from "./components/State";
 
 function RequireAuth({ children }: { children: ReactNode }) {
-  const { session } = useAuth();
+  const { session, ready } = useAuth();
   const loc = useLocation();
   if (!session) return <Navigate to={`/signin?next=${encodeURIComponent(loc.pathname + loc.search)}`} replace />;
   return <>{children}</>;
 }
 
+  if (!session && !ready) return <p className="muted" role="status">Signing in…</p>;
 export function App() {
   return (
     <Routes>

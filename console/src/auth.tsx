@@ -1,12 +1,13 @@
 // Who is signed in, in which tenant; sign-in, tenant switch and sign-out.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, unwrap, type Schemas } from "./api/client";
-import { fromTokens, loadSession, onSessionChange, saveSession, type Session } from "./api/session";
+import { fromTokens, loadSession, onSessionChange, restoreSession, saveSession, type Session } from "./api/session";
 
 export type Me = Schemas["MeResponse"];
 
 interface AuthState {
   session: Session | null;
+  ready: boolean; // false until the refresh cookie was tried (on page load)
   me: Me | null;
   signIn: (email: string, password: string) => Promise<void>;
   switchTenant: (tenant: string) => Promise<void>;
@@ -17,9 +18,16 @@ const Ctx = createContext<AuthState | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(loadSession);
+  const [ready, setReady] = useState<boolean>(() => loadSession() !== null);
   const [me, setMe] = useState<Me | null>(null);
 
   useEffect(() => onSessionChange(setSession), []);
+  useEffect(() => {
+    if (ready) return;
+    let live = true;
+    void restoreSession().finally(() => { if (live) setReady(true); });
+    return () => { live = false; };
+  }, [ready]);
   const tenantId = session?.tenant?.id ?? null;
   const signedIn = session !== null;
   useEffect(() => {
@@ -35,19 +43,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const switchTenant = useCallback(async (tenant: string) => {
+    // the server ends the previous tenant's session and sets the new refresh cookie
     const r = await api.POST("/api/v1/auth/switch", { body: { tenant } });
-    const old = loadSession();
     saveSession(fromTokens(unwrap(r)));
-    if (old) void api.POST("/api/v1/auth/logout", { body: { refresh_token: old.refresh } });
   }, []);
 
   const signOut = useCallback(async () => {
-    const s = loadSession();
     saveSession(null);
-    if (s) await api.POST("/api/v1/auth/logout", { body: { refresh_token: s.refresh } }).catch(() => undefined);
+    await api.POST("/api/v1/auth/logout", {}).catch(() => undefined); // revokes and clears the cookie
   }, []);
 
-  const value = useMemo(() => ({ session, me, signIn, switchTenant, signOut }), [session, me, signIn, switchTenant, signOut]);
+  const value = useMemo(() => ({ session, ready, me, signIn, switchTenant, signOut }),
+                        [session, ready, me, signIn, switchTenant, signOut]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 

@@ -37,7 +37,7 @@ describe("TranscriptPanel", () => {
   });
 
   it("edits a segment in place through the API", async () => {
-    saveSession({ access: "tok", refresh: "r", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
+    saveSession({ access: "tok", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
     const fetchMock = vi.fn(async (_url: string, init: RequestInit) => new Response(JSON.stringify({ ...doc.segments[1], text: JSON.parse(String(init.body)).text }), { status: 200 }));
     vi.stubGlobal("fetch", fetchMock);
     const onChange = vi.fn();
@@ -75,7 +75,7 @@ describe("states", () => {
 
 describe("SearchPage", () => {
   it("shows moments with highlighted snippets and links that open the player at the moment", async () => {
-    saveSession({ access: "tok", refresh: "r", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
+    saveSession({ access: "tok", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
     const body = { items: [{ video_id: "v1", video_title: "Board meeting", start: 12.5, end: 16, snippet: "the quarterly budget review",
       highlights: [[4, 13], [14, 20]], thumbnail_url: null, modalities: ["transcript", "ocr"], score: 0.9, speaker: null }], next_cursor: null };
     const fetchMock = vi.fn(async (req: Request) => {
@@ -91,7 +91,7 @@ describe("SearchPage", () => {
   });
 
   it("says what to try when nothing matches", async () => {
-    saveSession({ access: "tok", refresh: "r", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
+    saveSession({ access: "tok", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
     vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify({ items: [], next_cursor: null }), { status: 200, headers: { "Content-Type": "application/json" } })));
     render(<MemoryRouter initialEntries={["/search?q=zebra"]}><SearchPage /></MemoryRouter>);
     expect(await screen.findByText("No moments match “zebra”.")).toBeInTheDocument();

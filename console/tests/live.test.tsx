@@ -4,7 +4,7 @@ import { LiveStatus } from "../src/components/JobStatus";
 import { UploadZone } from "../src/components/UploadZone";
 import { saveSession } from "../src/api/session";
 
-const signedIn = () => saveSession({ access: "tok", refresh: "r", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
+const signedIn = () => saveSession({ access: "tok", expiresAt: Date.now() + 600_000, tenant: null, role: "owner" });
 afterEach(() => vi.unstubAllGlobals());
 
 const job = (status: string, progress: number, running?: string) => ({

@@ -168,6 +168,13 @@ def _forgeries(platform, tenant_a) -> dict[str, str]:
                                    algorithm="HS256", headers=typ),
         "sub not a uuid": jwt.encode(_claims(tenant_a, sub="admin"), secret, algorithm="HS256",
                                      headers=typ),
+        "far expiry (a year)": jwt.encode(_claims(tenant_a, exp=now + timedelta(days=365)), secret,
+                                          algorithm="HS256", headers=typ),
+        "lifetime one minute over the cap": jwt.encode(_claims(tenant_a, iat=now, exp=now + timedelta(
+            seconds=st.access_token_ttl_s + 60)), secret, algorithm="HS256", headers=typ),
+        "issued in the future": jwt.encode(_claims(tenant_a, iat=now + timedelta(hours=1),
+                                                   exp=now + timedelta(hours=1, minutes=5)), secret,
+                                           algorithm="HS256", headers=typ),
         "tampered payload": _tamper(tenant_a.token),
         "garbage": "not-a-jwt-at-all",
         "three dots of garbage": "a.b.c",
@@ -228,9 +235,11 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client, platform, tenant_a
     # the old refresh token comes back: a stolen copy is in play
     reused = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert_problem(reused, 401, "auth.refresh_token_reused")
-    # ... so the legitimate holder's newer token is dead too
+    # ... so the legitimate holder's newer token is dead too, and so are the session's access tokens
     r = client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
     assert_problem(r, 401, "auth.invalid_refresh_token")
+    for access in (first["access_token"], second["access_token"]):
+        assert_problem(client.get("/api/v1/videos", headers=bearer(access)), 401, "auth.invalid_token")
     events = audit_actions(platform, "auth.refresh_reuse_detected")
     assert len(events) == 1 and events[0].tenant_id == tenant_a.id
 
@@ -254,8 +263,12 @@ def _hash(token: str) -> str:
 def test_logout_revokes_the_family(client, platform, tenant_a):
     first = login(client, tenant_a.email)
     second = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).json()
+    assert client.get("/api/v1/videos", headers=bearer(second["access_token"])).status_code == 200
     # signing out with the original token ends the rotated session as well
     assert client.post("/api/v1/auth/logout", json={"refresh_token": first["refresh_token"]}).status_code == 204
+    # its access tokens stop working at once, not 15 minutes later; other sessions go on
+    assert_problem(client.get("/api/v1/videos", headers=bearer(second["access_token"])), 401, "auth.invalid_token")
+    assert client.get("/api/v1/videos", headers=tenant_a.headers).status_code == 200
     r = client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
     assert_problem(r, 401, "auth.invalid_refresh_token")
     # logging out twice, or with an unknown token, is harmless and reveals nothing

@@ -2,7 +2,7 @@
 // refresh when a request comes back 401.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
-import { accessToken, loadSession, refreshSession, saveSession } from "./session";
+import { accessToken, CONSOLE_HEADERS, loadSession, refreshSession, saveSession } from "./session";
 
 export type Schemas = components["schemas"];
 export type Problem = Schemas["Problem"];
@@ -19,6 +19,7 @@ const auth: Middleware = {
   async onRequest({ request, id }) {
     const token = await accessToken();
     if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    for (const [k, v] of Object.entries(CONSOLE_HEADERS)) request.headers.set(k, v);
     if (!request.url.includes("/auth/")) retryable.set(id, request.clone());
     return request;
   },
@@ -26,8 +27,7 @@ const auth: Middleware = {
     const original = retryable.get(id);
     retryable.delete(id);
     if (response.status !== 401 || !original) return response;
-    const s = loadSession();
-    const next = s ? await refreshSession(s).catch(() => null) : null;
+    const next = loadSession() ? await refreshSession().catch(() => null) : null;
     if (!next) {
       saveSession(null);
       return response;
@@ -74,8 +74,7 @@ export async function authFetch(path: string, init: RequestInit = {}): Promise<R
   };
   let r = await send(await accessToken());
   if (r.status === 401) {
-    const s = loadSession();
-    const next = s ? await refreshSession(s).catch(() => null) : null;
+    const next = loadSession() ? await refreshSession().catch(() => null) : null;
     if (!next) {
       saveSession(null);
       return r;

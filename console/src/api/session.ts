@@ -1,6 +1,9 @@
-// The signed-in session: tokens kept in localStorage so a reload or a second tab stays signed in.
-// Refresh tokens rotate on every use, so refreshing is single-flight (one per tab, serialised
-// across tabs with Web Locks where available) and a tab adopts tokens another tab just rotated.
+// The signed-in session. The access token lives in this page's memory only; the refresh token
+// lives in an HttpOnly, SameSite=Strict cookie that page scripts cannot read (so an injected
+// script cannot steal a long-lived credential). A reload or a new tab gets an access token by
+// refreshing through the cookie. Refresh tokens rotate on every use, so refreshing is single-flight
+// (one per tab, serialised across tabs with Web Locks where available: the next tab then sends
+// the cookie the previous one just rotated). Signing out in one tab signs out every tab.
 import type { components } from "./schema";
 
 export type TenantRef = components["schemas"]["TenantRef"];
@@ -8,35 +11,34 @@ export type TokenResponse = components["schemas"]["TokenResponse"];
 
 export interface Session {
   access: string;
-  refresh: string;
   expiresAt: number; // epoch ms
   tenant: TenantRef | null;
   role: string | null;
 }
 
-const KEY = "clipdex.session";
+/** Sent with every auth call: asks the server for cookie mode (and no refresh token in JSON). */
+export const CONSOLE_HEADERS = { "X-Clipdex-Client": "console" } as const;
 const EARLY_MS = 60_000; // refresh this long before the access token expires
 type Listener = (s: Session | null) => void;
 const listeners = new Set<Listener>();
+let current: Session | null = null;
 let inflight: Promise<Session | null> | null = null;
+const channel: BroadcastChannel | null =
+  typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("clipdex.session") : null;
 
 export function loadSession(): Session | null {
-  try {
-    const raw = localStorage.getItem(KEY);
-    return raw ? (JSON.parse(raw) as Session) : null;
-  } catch {
-    return null;
-  }
+  return current;
 }
 
 export function fromTokens(t: TokenResponse, now = Date.now()): Session {
-  return { access: t.access_token, refresh: t.refresh_token, expiresAt: now + t.expires_in * 1000,
-           tenant: t.tenant ?? null, role: t.role ?? null };
+  return { access: t.access_token, expiresAt: now + t.expires_in * 1000, tenant: t.tenant ?? null,
+           role: t.role ?? null };
 }
 
-export function saveSession(s: Session | null): void {
-  if (s) localStorage.setItem(KEY, JSON.stringify(s));
-  else localStorage.removeItem(KEY);
+export function saveSession(s: Session | null, broadcast = true): void {
+  const signedOut = current !== null && s === null;
+  current = s;
+  if (signedOut && broadcast) channel?.postMessage("signout");
   listeners.forEach((l) => l(s));
 }
 
@@ -45,49 +47,55 @@ export function onSessionChange(l: Listener): () => void {
   return () => listeners.delete(l);
 }
 
-if (typeof window !== "undefined") {
-  window.addEventListener("storage", (e) => {
-    if (e.key === KEY) listeners.forEach((l) => l(loadSession()));
-  });
+if (channel) {
+  channel.onmessage = (e) => {
+    if (e.data === "signout") saveSession(null, false);
+  };
 }
 
-async function postRefresh(refresh: string): Promise<Session | null> {
+async function postRefresh(): Promise<Session | null> {
   const r = await fetch("/api/v1/auth/refresh", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ refresh_token: refresh }),
+    method: "POST", credentials: "same-origin", headers: { ...CONSOLE_HEADERS },
   });
-  if (r.status === 401 || r.status === 403) return null; // revoked or expired: really signed out
+  if (r.status === 401 || r.status === 403) return null; // no cookie, revoked or expired: signed out
   if (!r.ok) throw new Error(`refresh failed (${r.status})`); // transient: keep the session
   return fromTokens((await r.json()) as TokenResponse);
 }
 
-async function doRefresh(stale: Session): Promise<Session | null> {
-  const current = loadSession();
-  if (!current) return null;
-  if (current.refresh !== stale.refresh && current.expiresAt - Date.now() > EARLY_MS) return current;
-  const next = await postRefresh(current.refresh);
+async function doRefresh(): Promise<Session | null> {
+  const next = await postRefresh();
   saveSession(next);
   return next;
 }
 
-/** Rotates the tokens once, however many callers ask at the same time. */
-export function refreshSession(stale: Session): Promise<Session | null> {
+/** Rotates the cookie once and returns a fresh session, however many callers ask at once. */
+export function refreshSession(): Promise<Session | null> {
   if (!inflight) {
     const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
-    const run = (): Promise<Session | null> => doRefresh(stale);
+    const run = (): Promise<Session | null> => doRefresh();
     const p: Promise<Session | null> = locks ? (locks.request("clipdex-refresh", run) as unknown as Promise<Session | null>) : run();
     inflight = p.finally(() => { inflight = null; });
   }
   return inflight as Promise<Session | null>;
 }
 
+/** On page load: a session from the refresh cookie, if the browser has a valid one. */
+export async function restoreSession(): Promise<Session | null> {
+  if (current) return current;
+  try {
+    return await refreshSession();
+  } catch {
+    return null;
+  }
+}
+
 /** An access token valid for at least a minute, refreshing first when needed; null when signed out. */
 export async function accessToken(): Promise<string | null> {
-  const s = loadSession();
+  const s = current;
   if (!s) return null;
   if (s.expiresAt - Date.now() > EARLY_MS) return s.access;
   try {
-    return (await refreshSession(s))?.access ?? null;
+    return (await refreshSession())?.access ?? null;
   } catch {
     return s.access; // network hiccup: try the old token; a 401 will retry the refresh
   }

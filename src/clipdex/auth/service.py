@@ -87,12 +87,13 @@ def _resolve_tenant(s: Session, user: User, tenant_ref: str | None) -> tuple[Ten
 def _issue(s: Session, platform: Platform, user: User, tenant: Tenant | None, role: str | None,
            family: uuid.UUID | None = None) -> TokenPair:
     st = platform.settings
+    family = family or uuid.uuid4()
     access, ttl = tokens.issue_access_token(
         st.resolved_secret_key, issuer=st.jwt_issuer, audience=st.jwt_audience,
-        ttl_s=st.access_token_ttl_s, user_id=user.id, tenant_id=tenant.id if tenant else None)
+        ttl_s=st.access_token_ttl_s, user_id=user.id, tenant_id=tenant.id if tenant else None, session_id=family)
     refresh = tokens.new_opaque_token("rt")
     s.add(RefreshToken(
-        tenant_id=tenant.id if tenant else None, user_id=user.id, family_id=family or uuid.uuid4(),
+        tenant_id=tenant.id if tenant else None, user_id=user.id, family_id=family,
         token_hash=tokens.token_hash(refresh),
         expires_at=utcnow() + timedelta(seconds=st.refresh_token_ttl_s)))
     return TokenPair(access, refresh, ttl, tenant, role)
@@ -214,13 +215,20 @@ def principal_from_api_key(platform: Platform, secret: str) -> Principal:
     return principal
 
 
+def _session_live(s: Session, session_id: uuid.UUID) -> bool:
+    """Whether the token's session (refresh family) is still open: sign-out and refresh-token reuse
+    revoke the family, and with it every access token issued in it, at once."""
+    return s.scalar(select(RefreshToken.id).where(RefreshToken.family_id == session_id,
+                                                  RefreshToken.revoked_at.is_(None)).limit(1)) is not None
+
+
 def principal_from_access_token(platform: Platform, token: str) -> Principal:
     st = platform.settings
     claims = tokens.decode_access_token(st.resolved_secret_key, token, issuer=st.jwt_issuer,
-                                        audience=st.jwt_audience)
+                                        audience=st.jwt_audience, max_ttl_s=st.access_token_ttl_s)
     with platform.db.system(readonly=True) as s:  # every request comes here: never take the write lock
         user = s.get(User, claims.user_id)
-        if user is None or user.disabled:
+        if user is None or user.disabled or not _session_live(s, claims.session_id):
             raise Unauthenticated("The access token is not valid.", code="auth.invalid_token")
         if claims.tenant_id is None:
             return Principal(tenant_id=None, actor_type="user", actor_id=user.id, is_operator=user.is_operator)

@@ -13,6 +13,7 @@ import jwt
 from clipdex.errors import Unauthenticated
 
 ALGORITHM = "HS256"
+MAX_ACCESS_TTL_S = 900  # no access token lives longer, whatever it says
 ACCESS_TYP = "at+jwt"  # RFC 9068 media type, checked so other JWTs cannot pass as access tokens
 
 
@@ -21,32 +22,43 @@ class AccessClaims:
     user_id: uuid.UUID
     tenant_id: uuid.UUID | None
     jti: str
+    session_id: uuid.UUID  # the refresh-token family: revoking it ends the access tokens at once
 
 
 def issue_access_token(secret: str, *, issuer: str, audience: str, ttl_s: int,
-                       user_id: uuid.UUID, tenant_id: uuid.UUID | None) -> tuple[str, int]:
+                       user_id: uuid.UUID, tenant_id: uuid.UUID | None, session_id: uuid.UUID) -> tuple[str, int]:
     now = datetime.now(timezone.utc)
-    ttl_s = min(ttl_s, 900)
+    ttl_s = min(ttl_s, MAX_ACCESS_TTL_S)
     claims = {
         "iss": issuer, "aud": audience, "sub": str(user_id),
         "tid": str(tenant_id) if tenant_id else None,
         "iat": now, "nbf": now, "exp": now + timedelta(seconds=ttl_s), "jti": secrets.token_hex(8),
+        "sid": str(session_id),
     }
     token = jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"typ": ACCESS_TYP})
     return token, ttl_s
 
 
-def decode_access_token(secret: str, token: str, *, issuer: str, audience: str) -> AccessClaims:
+def decode_access_token(secret: str, token: str, *, issuer: str, audience: str,
+                        max_ttl_s: int = MAX_ACCESS_TTL_S) -> AccessClaims:
+    """Verify an access token; one minted with a lifetime (``exp - iat``) above ``max_ttl_s`` is
+    refused even when its signature is good, so a leaked signing key or a bug that mints long-lived
+    tokens cannot outlast the configured session length."""
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM or header.get("typ") != ACCESS_TYP:
             raise jwt.InvalidTokenError("unexpected header")
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]}, leeway=5,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "sid"]}, leeway=5,
         )
+        if not isinstance(claims["iat"], (int, float)) or not isinstance(claims["exp"], (int, float)) \
+                or claims["exp"] - claims["iat"] > min(max_ttl_s, MAX_ACCESS_TTL_S) \
+                or claims["iat"] > datetime.now(timezone.utc).timestamp() + 5:
+            raise jwt.InvalidTokenError("lifetime above the maximum")
         tid = claims.get("tid")
-        return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(tid) if tid else None, claims["jti"])
+        return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(tid) if tid else None, claims["jti"],
+                            uuid.UUID(claims["sid"]))
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The access token has expired.", code="auth.token_expired") from None
     except (jwt.InvalidTokenError, ValueError, KeyError):

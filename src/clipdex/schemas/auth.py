@@ -26,7 +26,8 @@ class TenantRef(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(None, description="absent for the console, whose refresh token is in "
+                                                        "an HttpOnly cookie")
     token_type: str = "bearer"
     expires_in: int
     tenant: TenantRef | None
@@ -34,7 +35,7 @@ class TokenResponse(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(max_length=512)
+    refresh_token: str | None = Field(None, max_length=512, description="omit in the console (cookie)")
 
 
 class SwitchRequest(BaseModel):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from clipdex.api import cookies
 from clipdex.api.deps import Authed, PlatformDep, client_ip
 from clipdex.auth import service as auth
 from clipdex.models import Membership, Tenant, User
@@ -13,31 +15,47 @@ from clipdex.schemas.auth import LoginRequest, MeResponse, RefreshRequest, Switc
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _out(pair: auth.TokenPair) -> TokenResponse:
+def _out(pair: auth.TokenPair, request: Request, response: Response, platform) -> TokenResponse:
+    """The token pair as JSON; in console mode the refresh token goes into its HttpOnly cookie only."""
     t = pair.tenant
-    return TokenResponse(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in,
+    refresh_token: str | None = pair.refresh_token
+    if cookies.console_mode(request):
+        cookies.set_refresh(response, platform.settings, pair.refresh_token)
+        refresh_token = None
+    return TokenResponse(access_token=pair.access_token, refresh_token=refresh_token, expires_in=pair.expires_in,
                          tenant=TenantRef(id=t.id, name=t.name, slug=t.slug, tier=t.tier) if t else None,
                          role=pair.role)
 
 
 @router.post("/login", response_model=TokenResponse, summary="Sign in with e-mail and password")
-def login(body: LoginRequest, request: Request, platform: PlatformDep) -> TokenResponse:
-    return _out(auth.login(platform, body.email, body.password, body.tenant, client_ip(request)))
+def login(body: LoginRequest, request: Request, response: Response, platform: PlatformDep) -> TokenResponse:
+    return _out(auth.login(platform, body.email, body.password, body.tenant, client_ip(request)), request,
+                response, platform)
 
 
-@router.post("/refresh", response_model=TokenResponse, summary="Rotate a refresh token")
-def refresh(body: RefreshRequest, platform: PlatformDep) -> TokenResponse:
-    return _out(auth.refresh(platform, body.refresh_token))
+@router.post("/refresh", response_model=TokenResponse,
+             summary="Rotate a refresh token (from the body, or the console's cookie)")
+def refresh(request: Request, response: Response, platform: PlatformDep,
+            body: RefreshRequest | None = None) -> TokenResponse:
+    token = cookies.refresh_token_of(request, body.refresh_token if body else None)
+    return _out(auth.refresh(platform, token), request, response, platform)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a session")
-def logout(body: RefreshRequest, platform: PlatformDep) -> None:
-    auth.logout(platform, body.refresh_token)
+def logout(request: Request, response: Response, platform: PlatformDep, body: RefreshRequest | None = None) -> None:
+    if cookies.console_mode(request):
+        cookies.clear_refresh(response, platform.settings)
+    auth.logout(platform, cookies.refresh_token_of(request, body.refresh_token if body else None))
 
 
 @router.post("/switch", response_model=TokenResponse, summary="Get tokens for another of your tenants")
-def switch(body: SwitchRequest, principal: Authed, platform: PlatformDep) -> TokenResponse:
-    return _out(auth.switch_tenant(platform, principal, body.tenant))
+def switch(body: SwitchRequest, request: Request, response: Response, principal: Authed,
+           platform: PlatformDep) -> TokenResponse:
+    pair = auth.switch_tenant(platform, principal, body.tenant)
+    old = request.cookies.get(cookies.REFRESH_COOKIE) if cookies.console_mode(request) else None
+    if old:  # the console's previous session ends with the switch (API clients log out themselves)
+        auth.logout(platform, old)
+    return _out(pair, request, response, platform)
 
 
 @router.get("/me", response_model=MeResponse, summary="The signed-in user and their tenants")
