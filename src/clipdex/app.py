@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from clipdex import __version__
 from clipdex.api import console, problems
-from clipdex.api.middleware import RequestContext
+from clipdex.api.middleware import RequestContext, SecurityHeaders
 from clipdex.api.routes import admin, auth, blobs, health, jobs, team, uploads, usage, videos
 from clipdex.api.routes import speakers as speaker_routes
 from clipdex.api.routes import transcripts
@@ -84,6 +84,7 @@ def _flush_loop(meter: ApiCallMeter, platform: Platform, stop: threading.Event) 
         except Exception:  # metering must never take the API down; counts retry next round
             pass
 
+    app.add_middleware(SecurityHeaders, settings=settings)
 
 _queue_collector = None
 

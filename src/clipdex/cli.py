@@ -324,3 +324,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # Everything clipdex writes (database, blobs, index, scratch copies of media) is private to the
+    # service user: files 0600, folders 0700.
+    os.umask(0o077)
