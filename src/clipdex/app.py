@@ -46,8 +46,11 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
         # with the Celery transport stages run in ``clipdex worker`` processes, never in the API
         pool = WorkerPool(platform, workers).start() if workers and settings.queue == "embedded" else None
+        from clipdex import native
         stop = threading.Event()
         flusher = threading.Thread(target=_flush_loop, args=(meter, platform, stop), daemon=True)
+        native.preload()  # request handlers run in a thread pool and may load models concurrently
+
         flusher.start()
         try:
             yield

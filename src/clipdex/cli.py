@@ -80,8 +80,11 @@ def worker(concurrency: Annotated[int, typer.Option(help="stages run at once in 
 
     settings = Settings()
     configure_logging(settings.log_level)
+    from clipdex import native
+
     names = tuple(q.strip() for q in queues.split(",") if q.strip())
     transport = transport_for(settings.queue)
+    native.preload()  # before any worker thread starts
     console.print(f"worker pid {os.getpid()} ({transport.name}) on queues {','.join(names)}, concurrency {concurrency}")
     raise typer.Exit(transport.serve(_platform(), names, concurrency))
 

@@ -56,6 +56,9 @@ class WorkerPool:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> "WorkerPool":
+        from clipdex import native
+
+        native.preload()  # before the threads: concurrent first imports of C extensions can fail
         for w in self.workers:
             t = threading.Thread(target=w.run_forever, daemon=True, name=f"worker-{w.id}")
             t.start()

@@ -276,7 +276,10 @@ def all_checks() -> list[tuple[str, CheckFn, float]]:
 def run_checks(settings: Settings, checks: list[tuple[str, CheckFn, float]] | None = None,
                *, timeout_scale: float = 1.0) -> list[Finding]:
     """Run the checks in parallel; each finishes, fails, or is reported FAIL at its deadline."""
+    from clipdex import native
+
     checks = checks if checks is not None else all_checks()
+    native.preload()  # the checks run in threads; C extensions must not be first imported by two at once
     results: dict[str, Finding] = {}
     threads = []
     for name, fn, _ in checks:
