@@ -49,7 +49,9 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         from clipdex import native
         stop = threading.Event()
         flusher = threading.Thread(target=_flush_loop, args=(meter, platform, stop), daemon=True)
-        native.preload()  # request handlers run in a thread pool and may load models concurrently
+        # numpy before the request thread pool starts; the worker pool preloads the rest in its own boot
+        # thread, so the API answers at once
+        native.preload(names=native.CORE)
 
         flusher.start()
         try:

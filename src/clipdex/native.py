@@ -23,10 +23,13 @@ _lock = threading.Lock()
 _done: set[str] = set()
 
 
-def preload(heavy: bool = False) -> list[str]:
+CORE = ("numpy",)  # what every process imports anyway: cheap to make sure of first
+
+
+def preload(heavy: bool = False, names: tuple[str, ...] | None = None) -> list[str]:
     """Import the native stacks (and with ``heavy`` the model frameworks) that are installed; returns
     the names imported. Idempotent and thread-safe; missing optional packages are skipped."""
-    names = NATIVE + (HEAVY if heavy else ())
+    names = names if names is not None else NATIVE + (HEAVY if heavy else ())
     loaded: list[str] = []
     with _lock:
         for name in names:

@@ -56,18 +56,27 @@ class WorkerPool:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> "WorkerPool":
-        from clipdex import native
-
-        native.preload()  # before the threads: concurrent first imports of C extensions can fail
-        for w in self.workers:
-            t = threading.Thread(target=w.run_forever, daemon=True, name=f"worker-{w.id}")
-            t.start()
-            self.threads.append(t)
+        """Start the worker threads from a boot thread that first imports the native stacks (two
+        threads first-importing a C extension at once can fail), without delaying the caller."""
+        boot = threading.Thread(target=self._boot, daemon=True, name="worker-boot")
+        boot.start()
+        self.threads.append(boot)
         if self.workers:
             t = threading.Thread(target=self._housekeeping, daemon=True, name="janitor")
             t.start()
             self.threads.append(t)
         return self
+
+    def _boot(self) -> None:
+        from clipdex import native
+
+        native.preload()
+        for w in self.workers:
+            if w.stop.is_set():
+                return
+            t = threading.Thread(target=w.run_forever, daemon=True, name=f"worker-{w.id}")
+            t.start()
+            self.threads.append(t)
 
     def _housekeeping(self, every_s: float = 600.0) -> None:
         from clipdex.jobs.reconcile import housekeep
