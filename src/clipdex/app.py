@@ -19,6 +19,9 @@ from clipdex.api.routes import visual as visual_routes
 from clipdex.api.routes import search as search_routes
 from clipdex.api.routes import answers as answer_routes
 from clipdex.billing.metering import ApiCallMeter
+from clipdex.api.routes import billing as billing_routes
+from clipdex.api.routes import training as training_routes
+from clipdex.api.routes import compliance as compliance_routes
 from clipdex.observability import REGISTRY, configure_logging
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
@@ -72,7 +75,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     problems.install(app)
     for r in (auth.router, team.router, videos.router, uploads.router, jobs.router, usage.router, admin.router,
               blobs.router, transcripts.router, speaker_routes.router, visual_routes.router, people_routes.router,
-              search_routes.router, answer_routes.router, presigned_uploads.router):
+              search_routes.router, answer_routes.router, presigned_uploads.router, billing_routes.router,
+              training_routes.router, compliance_routes.router, speech_settings_routes.router):
         app.include_router(r, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(RequestContext, meter=meter)

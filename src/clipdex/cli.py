@@ -22,6 +22,8 @@ admin = typer.Typer(help="Tenants, users and tiers (run on the server).", no_arg
 app.add_typer(admin, name="admin")
 eval_app = typer.Typer(help="Evaluate analyzers against a labelled corpus.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+from clipdex.billing.cli import app as billing_app  # noqa: E402  (issue 15)
+app.add_typer(billing_app, name="billing")
 console = Console(soft_wrap=True)
 
 

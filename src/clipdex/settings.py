@@ -159,6 +159,53 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = None
     s3_multipart_chunk_bytes: int = Field(16 * MiB, ge=5 * MiB)
 
+    # compliance (issue 14): measured once by the stage, judged against a policy at request time
+    compliance_default_policy: str = Field("streaming", description="preset used when a tenant sets no default")
+    compliance_width: int = Field(320, ge=80, le=1920, description="decode width of the compliance picture pass")
+    compliance_nudity: bool = Field(True, description="nudity scores (open_nsfw + NudeNet) on sampled frames")
+    compliance_nudity_period_s: float = Field(2.0, ge=0.2, le=60.0, description="seconds between nudity samples")
+    compliance_reevaluate_max: int = Field(1000, ge=0, description="videos re-judged at once when a default changes")
+
+    # billing (issue 15): Stripe is off unless both secrets are set; then tiers follow subscriptions
+    stripe_api_key: SecretStr | None = Field(None, description="Stripe secret key (sk_...); unset: billing off")
+    stripe_webhook_secret: SecretStr | None = Field(None, description="webhook endpoint signing secret (whsec_...)")
+    stripe_api_base: str | None = Field(None, description="Stripe API base URL (a local Stripe-compatible server in tests)")
+    billing_plans: dict[str, dict] = Field(
+        default_factory=dict, description="plan key -> fields overriding the defaults in billing/plans.py (JSON)")
+    billing_currency: str = "usd"
+    billing_grace_s: float = Field(7 * 24 * 3600.0, ge=0, description="past_due time before a tenant is suspended")
+    billing_usage_slice_s: int = Field(24 * 3600, ge=60, description="length of a reported usage slice (UTC-aligned)")
+    billing_webhook_tolerance_s: int = Field(300, ge=1, le=300, description="oldest webhook signature accepted")
+
+    # custom models (issue 13): per-tier training limits (training/limits.py reads them), base models
+    training_limits: dict[str, dict] = Field(default_factory=lambda: {
+        "free": {"allowed": False},
+        "pro": {"allowed": True, "max_steps": 300, "max_concurrent": 1, "max_base_params_m": 400},
+        "enterprise": {"allowed": True, "max_steps": 5000, "max_concurrent": 4, "max_base_params_m": 8000},
+    }, description="tier -> {allowed, max_steps, max_concurrent, max_base_params_m} (JSON)")
+    training_base_models: dict[str, str] = Field(
+        default_factory=dict, description="extra base models: name -> local transformers directory (e.g. a flan-t5)")
+    training_device: str = Field("auto", description="auto (a GPU when present) | cpu | cuda | cuda:N")
+    training_save_steps: int = Field(10, ge=1, description="steps between checkpoints (stored in the tenant prefix)")
+    training_model_cache_mb: int = Field(2048, ge=64, description="LRU bound of loaded tenant models per process")
+
+    # language routing (issue 17): English to the English-only model, other languages to the multilingual one
+    asr_language_routing: bool = Field(True, description="identify the language when the model is English-only")
+    asr_multilingual_model: str = Field("base", description="model for speech that is not English")
+    asr_language_id_windows: int = Field(3, ge=1, le=10, description="speech windows identified per video")
+    asr_language_min_probability: float = Field(0.5, ge=0, le=1, description="a window this sure of another "
+                                                "language sends the video to the multilingual model")
+
+    # password reset (issue 17): e-mailed through SMTP when smtp_host is set, else an operator-made link
+    password_reset_ttl_s: int = Field(3600, ge=300, le=7 * 24 * 3600, description="lifetime of a reset link")
+    smtp_host: str | None = Field(None, description="mail server for reset links; unset: operators make links")
+    smtp_port: int = 587
+    smtp_security: str = Field("starttls", description="starttls | ssl | none")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field("clipdex <no-reply@localhost>", description="sender of clipdex's e-mail")
+    smtp_timeout_s: float = 10.0
+
     @field_validator("extra_stages", "import_allowed_cidrs", "disabled_stages", "asr_tenant_models", "clip_default_labels", mode="before")
     @classmethod
     def _split_list(cls, value):
@@ -218,6 +265,12 @@ class Settings(BaseSettings):
 
     def tier(self, name: str) -> Tier:
         return self.tiers.get(name) or self.tiers[self.default_tier]
+    @property
+    def billing_enabled(self) -> bool:
+        """Billing (issue 15) is on only with both Stripe secrets configured."""
+        return bool(self.stripe_api_key and self.stripe_api_key.get_secret_value()
+                    and self.stripe_webhook_secret and self.stripe_webhook_secret.get_secret_value())
+
 
 
 _settings: Settings | None = None
