@@ -35,7 +35,11 @@ class FaceModels:
         return faces if faces is not None else np.zeros((0, 15), np.float32)
 
     def embed(self, bgr: np.ndarray, face: np.ndarray) -> np.ndarray:
-        v = self.rec.feature(self.rec.alignCrop(bgr, face)).ravel().astype(np.float32)
+        return self.embed_crop(self.rec.alignCrop(bgr, face))
+
+    def embed_crop(self, aligned: np.ndarray) -> np.ndarray:
+        """The unit SFace embedding of an aligned 112x112 crop (``crop``)."""
+        v = self.rec.feature(aligned).ravel().astype(np.float32)
         return v / max(1e-9, float(np.linalg.norm(v)))
 
     def crop(self, bgr: np.ndarray, face: np.ndarray) -> np.ndarray:
@@ -54,12 +58,14 @@ class Track:
     start_s: float
     end_s: float
     box: tuple[float, float, float, float]
-    embeddings: list[np.ndarray] = field(default_factory=list)
+    embeddings: list[np.ndarray] = field(default_factory=list)  # of the best crops, filled when it ends
     best_score: float = -1.0
     best_crop: np.ndarray | None = None
     best_box: tuple[float, float, float, float] | None = None
     best_t: float = 0.0
     samples: list[tuple[float, list[float]]] = field(default_factory=list)
+    crops: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (quality, aligned crop), best first
+    _probe: np.ndarray | None = None  # embedding of the best crop so far, for linking across a jump
 
     @property
     def embedding(self) -> np.ndarray:
@@ -75,50 +81,102 @@ def _iou(a, b) -> float:
 
 
 class FaceTracker:
-    """Detections on sampled frames, linked into tracks by box overlap or embedding similarity.
+    """Detections on sampled frames, linked into tracks by box overlap, or by embedding similarity
+    when a face jumped; embeddings only of each track's ``best_crops`` best crops, when it ends.
 
     A shot change (``cut=True``) or a missed sample ends every open track, so a track never
-    crosses a cut. Per track only the mean embedding, one best crop and compact boxes are kept.
+    crosses a cut. A sample whose picture did not change (``feat`` as the last detected one) is not
+    detected again: the open tracks continue where they were. Per track only the best crops, one
+    mean embedding and compact boxes are kept.
     """
 
-    def __init__(self, min_face_px: int = 24, max_samples_per_track: int = 2000) -> None:
+    def __init__(self, min_face_px: int = 24, max_samples_per_track: int = 2000, best_crops: int = 3,
+                 same_frame: float = 2.0, same_region: float = 12.0) -> None:
         self.min_face_px = min_face_px
         self.max_samples = max_samples_per_track
+        self.best_crops = best_crops
+        self.same_frame, self.same_region = same_frame, same_region
         self.open: list[Track] = []
         self.done: list[Track] = []
         self._next = 0
+        self._fm: FaceModels | None = None
+        self._last_feat: np.ndarray | None = None
         self.detections = 0
+        self.detected_frames = 0
+        self.skipped_frames = 0
+        self.embedded = 0
 
-    def feed(self, t: float, bgr: np.ndarray, cut: bool, fm: FaceModels) -> None:
+    def feed(self, t: float, bgr: np.ndarray, cut: bool, fm: FaceModels, feat: np.ndarray | None = None) -> None:
+        self._fm = fm
         if cut:
-            self.done += self.open
+            self._close(self.open)
             self.open = []
+        elif feat is not None and self._last_feat is not None and self._unchanged(feat):
+            self.skipped_frames += 1
+            for tr in self.open:
+                tr.end_s = t
+                if len(tr.samples) < self.max_samples:
+                    tr.samples.append((round(t, 3), [round(x, 1) for x in tr.box]))
+            return
+        self._last_feat = feat
+        self.detected_frames += 1
         faces = [f for f in fm.detect(bgr) if min(f[2], f[3]) >= self.min_face_px]
         self.detections += len(faces)
         still_open: list[Track] = []
-        for f in faces:
+        for f in sorted(faces, key=lambda f: -float(f[2] * f[3])):
             box = tuple(float(x) for x in f[:4])
-            emb = fm.embed(bgr, f)
-            best = max(((max(_iou(box, tr.box), float(emb @ tr.embedding) - 0.2), tr) for tr in self.open
-                        if tr not in still_open), default=(0.0, None), key=lambda x: x[0])
-            tr = best[1] if best[0] >= 0.3 else None
+            tr = self._link(bgr, f, box, [tr for tr in self.open if tr not in still_open], fm)
             if tr is None:
                 tr = Track(self._next, t, t, box)
                 self._next += 1
             tr.end_s, tr.box = t, box
-            if len(tr.embeddings) < 64:
-                tr.embeddings.append(emb)
             if len(tr.samples) < self.max_samples:
                 tr.samples.append((round(t, 3), [round(x, 1) for x in box]))
             quality = float(f[14]) * min(1.0, (f[2] * f[3]) / (112 * 112))
             if quality > tr.best_score:
-                tr.best_score, tr.best_crop, tr.best_box, tr.best_t = quality, fm.crop(bgr, f), box, t
+                tr.best_score, tr.best_box, tr.best_t = quality, box, t
+                tr.best_crop, tr._probe = fm.crop(bgr, f), None
+            if len(tr.crops) < self.best_crops or quality > tr.crops[-1][0]:
+                crop = tr.best_crop if tr.best_t == t else fm.crop(bgr, f)
+                tr.crops = sorted(tr.crops + [(quality, crop)], key=lambda c: -c[0])[:self.best_crops]
             still_open.append(tr)
-        self.done += [tr for tr in self.open if tr not in still_open]  # not seen in this sample: ended
+        self._close([tr for tr in self.open if tr not in still_open])  # not seen in this sample: ended
         self.open = still_open
 
+    def _link(self, bgr: np.ndarray, f: np.ndarray, box, candidates: list[Track], fm: FaceModels) -> Track | None:
+        """The open track this detection continues: the best box overlap, else (a jump) the most similar
+        face, with the same bar as before (overlap, or cosine - 0.2, at least 0.3)."""
+        best = max(((_iou(box, tr.box), tr) for tr in candidates), default=(0.0, None), key=lambda x: x[0])
+        if best[0] >= 0.3:
+            return best[1]
+        if not candidates:
+            return None
+        emb = fm.embed(bgr, f)
+        self.embedded += 1
+        sims = []
+        for tr in candidates:
+            if tr._probe is None and tr.best_crop is not None:
+                tr._probe = fm.embed_crop(tr.best_crop)
+                self.embedded += 1
+            if tr._probe is not None:
+                sims.append((float(emb @ tr._probe) - 0.2, tr))
+        best = max(sims, default=(0.0, None), key=lambda x: x[0])
+        return best[1] if best[0] >= 0.3 else None
+
+    def _unchanged(self, feat: np.ndarray) -> bool:
+        diff = np.abs(feat - self._last_feat)
+        return float(diff.mean()) < self.same_frame and float(np.percentile(diff, 99)) < self.same_region
+
+    def _close(self, tracks: list[Track]) -> None:
+        for tr in tracks:
+            if not tr.embeddings and tr.crops and self._fm is not None:
+                tr.embeddings = [self._fm.embed_crop(c) for _, c in tr.crops]
+                self.embedded += len(tr.crops)
+            tr.crops = []
+            self.done.append(tr)
+
     def finish(self) -> list[Track]:
-        self.done += self.open
+        self._close(self.open)
         self.open = []
         return sorted(self.done, key=lambda tr: (tr.start_s, tr.id))
 

@@ -49,7 +49,8 @@ class _Candidate:
     t: float
     score: float
     jpeg: bytes
-    hist: np.ndarray
+    hist: np.ndarray | None
+    image: np.ndarray | None = None  # until the candidate's stretch closes
 
 
 def _jpeg(image: np.ndarray, quality: int = 85) -> bytes:
@@ -117,7 +118,7 @@ class VisualPass:
             self._next["sb"] = t + self.sb_period
         if self.faces is not None and t >= self._next["face"]:
             t0 = time.perf_counter()
-            self.faces.feed(t, image, self._cut_since["face"], face_models())
+            self.faces.feed(t, image, self._cut_since["face"], face_models(), feat)
             self._cut_since["face"] = False
             self._next["face"] = t + self.opts.face_period_s
             self._time("faces", t0)
@@ -142,11 +143,15 @@ class VisualPass:
         score = sharp * (1.0 if v >= self.det.opts.black_v * 2 and contrast > 8 else 1e-3)
         best = self._bucket_best
         if best is None or score > best.score:
-            self._bucket_best = _Candidate(index, t, score, _jpeg(image), shotlib.colour_hist(image))
+            # the picture is kept as decoded (each frame has its own buffer) and encoded once, when its
+            # stretch closes: most candidates are beaten by a later one and were encoded for nothing
+            self._bucket_best = _Candidate(index, t, score, b"", None, image)
 
     def _close_bucket(self) -> None:
-        if self._bucket_best is not None:
-            self.buckets.append(self._bucket_best)
+        best = self._bucket_best
+        if best is not None:
+            best.jpeg, best.hist, best.image = _jpeg(best.image), shotlib.colour_hist(best.image), None
+            self.buckets.append(best)
         self._bucket_best = None
 
     def _flush_tags(self) -> None:
@@ -259,7 +264,7 @@ class VisualStage:
         with ctx.source_path() as src:
             for f in read_frames(ctx.settings, src, spec, fmt=pinned_for(ctx.video.media)):
                 vp.feed(f.index, f.t, f.image)
-                if f.index % 250 == 0:
+                if f.index % 25 == 0:  # often enough that the bar moves every few seconds at ~10 frames/s
                     ctx.check_alive()
                     if duration:
                         ctx.progress(0.9 * min(1.0, f.t / duration))
@@ -303,14 +308,18 @@ def write_outputs(ctx, tmp: Path, vp: VisualPass, r: dict) -> dict:
     out = {"frames": r["frames"], "shots": len(shots), "scenes": len(r["scenes"]),
            "black_runs": len(r["cues"]["black"]), "frozen_runs": len(r["cues"]["frozen"])}
     if r["text"] is not None:
-        _put(ctx, tmp, "text.json", json.dumps({"spans": r["text"], "ocr_runs": vp.text.ocr_runs,
-                                                "gated_out": vp.text.gated_out, "deduped": vp.text.deduped}),
-             "application/json")
+        reads = {"ocr_runs": vp.text.ocr_runs, "gated_out": vp.text.gated_out, "deduped": vp.text.deduped,
+                 "lines_recognised": vp.text.recognised, "lines_reused": vp.text.reused}
+        _put(ctx, tmp, "text.json", json.dumps({"spans": r["text"], **reads}), "application/json")
         out["text_spans"] = len(r["text"])
+        out["text_reads"] = reads
     if r["tags"] is not None:
         _put(ctx, tmp, "tags.json", json.dumps({"tags": r["tags"]}), "application/json")
         out["tags"] = len(r["tags"])
     if r["tracks"] is not None:
+        ft = vp.faces
+        out["face_work"] = {"detected_frames": ft.detected_frames, "skipped_frames": ft.skipped_frames,
+                            "embedded": ft.embedded}
         out.update(_store_faces(ctx, tmp, r["tracks"]))
     return out
 

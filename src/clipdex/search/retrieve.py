@@ -204,10 +204,12 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
         for slot in ranked.values():
             if slot["cos"] is None and slot["row"].get("vector") is not None:
                 slot["cos"] = float(np.dot(np.asarray(slot["row"]["vector"], np.float32), qv))
-    out = []
+    out, matched_speech, unmatched_text = [], [], []
     phrases = [_norm(p) for p in pq.phrases]
     for slot in ranked.values():
         if slot["kinds"] == {"vector"} and (slot["cos"] or 0.0) < MIN_VECTOR_COS:
+            continue
+        if pq.terms and _stray_text(slot, pq):
             continue
         if phrases and not all(p in _norm(slot["row"]["text"]) for p in phrases):
             continue  # a quoted phrase is a requirement, also for semantic candidates
@@ -217,12 +219,40 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
             phrase = any(p.lower() in slot["row"]["text"].lower() for p in pq.phrases) or (
                 len(pq.terms) > 1 and pq.text.lower() in slot["row"]["text"].lower())
             score *= 1.0 + 0.6 * cov + 0.4 * phrase
+            if cov > 0 and slot["row"]["modality"] == "transcript":
+                matched_speech.append(len(out))
+            elif cov == 0 and slot["row"]["modality"] == "ocr":
+                unmatched_text.append(len(out))
         if settings.search_rerank and slot["cos"] is not None:
             # semantic closeness, so a word shared with an unrelated page does not outrank the meaning
             score += SEMANTIC_WEIGHT * max(0.0, slot["cos"])
         out.append(_passage(slot["row"], score, tuple(sorted(slot["kinds"]))))
+    _below_speech(out, matched_speech, unmatched_text)
     out.sort(key=lambda p: -p.score)
     return out[:k]
+
+
+MIN_OCR_VECTOR_COS = 0.5  # MiniLM puts short strings close to anything: "250" is 0.42 from "budget"
+
+
+def _stray_text(slot: dict, pq: ParsedQuery) -> bool:
+    """On-screen text found only as a vector, sharing no word with the query, that is a number or a
+    string only loosely close: a slide's "250" is no answer to "budget"; "Spending plan" still is."""
+    row = slot["row"]
+    if row["modality"] != "ocr" or slot["kinds"] != {"vector"} or _coverage(row["text"], pq) > 0:
+        return False
+    return (slot["cos"] or 0.0) < MIN_OCR_VECTOR_COS or not any(c.isalpha() for c in row["text"])
+
+
+def _below_speech(out: list[Passage], speech: list[int], ocr: list[int]) -> None:
+    """On-screen text that shares no word with the query ("250" for "budget", close only as vectors
+    of short strings are close) ranks below every spoken passage that does share one, with room to
+    spare for the bonus a moment gets per extra modality."""
+    if not speech or not ocr:
+        return
+    cap = 0.5 * min(out[i].score for i in speech)
+    for i in ocr:
+        out[i].score = min(out[i].score, cap)
 
 
 def matching(platform, tenant_id: uuid.UUID, filters: Filters, k: int, *, score: float,
