@@ -31,7 +31,7 @@ export function Timeline({ videoId, duration, onSeek }: { videoId: string; durat
   useEffect(() => {
     let live = true;
     (async () => {
-      const [sh, sc, ch, pe, tg, so, tx] = await Promise.all([
+      const [sh, sc, ch, pe, tg, so, tx, co] = await Promise.all([
         optional(api.GET("/api/v1/videos/{video_id}/shots", { params: { path: { video_id: videoId } } }).then(unwrap)),
         optional(api.GET("/api/v1/videos/{video_id}/scenes", { params: { path: { video_id: videoId } } }).then(unwrap)),
         optional(loadChapters(videoId)),
@@ -39,6 +39,7 @@ export function Timeline({ videoId, duration, onSeek }: { videoId: string; durat
         optional(authJson<{ tags: unknown[] }>(`${base}/tags`)),
         optional(authJson<{ events: unknown[] }>(`${base}/sound-events`)),
         optional(authJson<{ spans: unknown[] }>(`${base}/text`)),
+        optional(authJson<{ findings: unknown[] }>(`${base}/compliance`)),
       ]);
       if (!live) return;
       setShots(sh?.shots ?? []);
@@ -50,6 +51,8 @@ export function Timeline({ videoId, duration, onSeek }: { videoId: string; durat
         { name: "Tags", marks: tg ? marks(tg.tags, (o) => String(pick(o, "tag", "label") ?? "tag")) : null },
         { name: "Sounds", marks: so ? marks(so.events, (o) => String(o.tag ?? "sound")) : null },
         { name: "On-screen text", marks: tx ? marks(tx.spans, (o) => String(o.text ?? "")) : null },
+        { name: "Compliance", marks: co ? marks(co.findings, (o) => `${String(o.check)}: ${String(o.message ?? "")}`) : null,
+          note: "No compliance report (the stage has not run)." },
       ]);
     })();
     return () => { live = false; };

@@ -29,6 +29,7 @@ def load_builtin() -> None:
     from clipdex.analyzers import scenes, visual  # noqa: F401
     from clipdex.analyzers import index  # noqa: F401
     from clipdex.analyzers import summary  # noqa: F401
+    from clipdex.analyzers import compliance  # noqa: F401
 
 
 def queue_of(stage: Stage, settings) -> str:

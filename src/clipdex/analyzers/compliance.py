@@ -1,0 +1,136 @@
+"""Stage ``compliance``: measure once what every compliance policy judges -> measurements.json.
+
+Measured here: loudness of the original's audio track (FFmpeg ebur128, true peak at the source
+rate), per-frame picture numbers from one decode at ``compliance_width`` (flash transitions,
+black share, frame-to-frame change, bars, nudity scores on samples). Copied in from the stages
+that already ran, so a report never needs them again: the transcript's words and segments (with
+human corrections), on-screen text spans, sound events. Nothing here depends on a policy; the
+stage ends by judging the measurements against the tenant's default policy, so the job's events
+carry a verdict and the video can be listed by it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from clipdex.compliance import loudness
+from clipdex.compliance.evaluate import evaluate
+from clipdex.compliance.picture import PictureOptions, PicturePass
+from clipdex.db.types import utcnow
+from clipdex.media.formats import pinned_for
+from clipdex.media.frames import frame_spec, read_frames
+from clipdex.pipeline import registry
+
+VERSION = "1"
+
+
+def video_facts(media: dict, probe: dict) -> dict:
+    streams = media.get("streams") or []
+    v = next((s for s in streams if s.get("kind") == "video"), {})
+    a = next((s for s in streams if s.get("kind") == "audio"), {})
+    return {"duration_s": probe.get("duration_s") or media.get("duration_s"), "width": v.get("width"),
+            "height": v.get("height"), "fps": v.get("fps"), "video_codec": v.get("codec"),
+            "audio_codec": a.get("codec"), "audio_channels": a.get("channels"), "audio_rate": a.get("sample_rate"),
+            "format": media.get("format_name"), "has_video": bool(probe.get("has_video")),
+            "has_audio": bool(probe.get("has_audio"))}
+
+
+def picture_pass(ctx, src: Path, fmt: str, duration: float) -> tuple[PicturePass, dict]:
+    st = ctx.settings
+    spec = frame_spec(ctx.video.media, st.compliance_width)
+    pp = PicturePass(spec.fps, PictureOptions(nudity=st.compliance_nudity, nudity_period_s=st.compliance_nudity_period_s))
+    for f in read_frames(st, src, spec, fmt=fmt):
+        pp.feed(f.t, f.image)
+        if f.index % 250 == 0:
+            ctx.check_alive()
+            if duration:
+                ctx.progress(0.2 + 0.7 * min(1.0, f.t / duration))
+    out = pp.finish()
+    out["nudity_period_s"] = st.compliance_nudity_period_s
+    out["size"] = [spec.width, spec.height]
+    return pp, out
+
+
+def copied_inputs(ctx) -> dict:
+    """Words, segments, on-screen text and sound events from the stages that ran (None: not run)."""
+    from clipdex.speech import transcript as tr
+
+    v, inputs, out = ctx.video, ctx.inputs, {}
+    with ctx.platform.db.tenant(v.tenant_id, readonly=True) as s:
+        words = segments = None
+        if "transcribe" in inputs and not inputs["transcribe"].get("skipped"):
+            doc = tr.load(ctx.platform, s, v.id)
+            segments = [[seg["start"], seg["end"]] for seg in doc["segments"]]
+            words = [{"w": w["word"], "s": w["start"], "e": w["end"]} for seg in doc["segments"] for w in seg["words"]]
+            out["transcript_language"] = doc.get("language")
+        out["words"], out["segments"] = words, segments
+        text = tr.artifact_json(ctx.platform, s, v.id, "visual", "text.json") if "visual" in inputs else None
+        out["screen_text"] = ([{"text": sp["text"], "start_s": sp["start_s"], "end_s": sp["end_s"]}
+                               for sp in text.get("spans", [])] if text is not None else None)
+        ev = tr.artifact_json(ctx.platform, s, v.id, "sound_events", "sound_events.json") \
+            if "sound_events" in inputs else None
+        out["sound_events"] = ev.get("events", []) if ev is not None else None
+    return out
+
+
+class ComplianceStage:
+    name, version = "compliance", VERSION
+    requires = ("probe",)
+    # reuses what these produced when they are planned (words, on-screen text, sound events)
+    after = ("transcribe", "diarize", "visual", "sound_events")
+    produces = ("measurements.json",)
+    queue = "cpu"
+
+    def applies(self, video) -> bool:
+        return True
+
+    def run(self, ctx):
+        probe = ctx.inputs.get("probe", {})
+        facts = video_facts(ctx.video.media, probe)
+        duration = float(facts["duration_s"] or ctx.video.duration_s or 0.0)
+        fmt = pinned_for(ctx.video.media)
+        m: dict = {"version": 1, "stage_version": VERSION, "video": facts, "loudness": None, "picture": None}
+        timings: dict[str, float] = {}
+        with ctx.source_path() as src, ctx.scratch_dir() as tmp:
+            if facts["has_audio"]:
+                t0 = time.perf_counter()
+                m["loudness"] = loudness.measure(ctx.settings, src, fmt, Path(tmp))
+                timings["loudness"] = time.perf_counter() - t0
+                ctx.progress(0.2)
+            ctx.check_alive()
+            pp = None
+            if facts["has_video"]:
+                t0 = time.perf_counter()
+                pp, m["picture"] = picture_pass(ctx, src, fmt, duration)
+                timings["picture"] = time.perf_counter() - t0
+                timings.update({f"picture.{k}": v for k, v in pp.timings.items()})
+            ctx.check_alive()
+            m.update(copied_inputs(ctx))
+            m["measured_at"] = utcnow().isoformat()
+            m["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+            for name, data in (pp.evidence.items() if pp else ()):
+                p = Path(tmp) / name
+                p.write_bytes(data)
+                ctx.write_artifact(name, p, "image/jpeg", kind="evidence", blurred=True)
+            out = Path(tmp) / "measurements.json"
+            out.write_text(json.dumps(m, separators=(",", ":")))
+            ctx.write_artifact("measurements.json", out, "application/json", version=1)
+        return {"timings_s": m["timings_s"], **judge(ctx, m)}
+
+
+def judge(ctx, m: dict) -> dict:
+    """The verdict against the tenant's default policy, stored for listing; the job output carries it."""
+    from clipdex.compliance import service
+
+    v = ctx.video
+    with ctx.platform.db.tenant(v.tenant_id) as s:
+        policy = service.resolve(s, v.tenant_id, None, None, ctx.settings.compliance_default_policy)
+        report = evaluate(m, policy)
+        service.store_result(s, v.tenant_id, v.id, report)
+    return {"verdict": report["verdict"], "policy": policy["name"], "policy_version": policy.get("version"),
+            "violations": report["counts"]["violation"], "warnings": report["counts"]["warning"]}
+
+
+registry.register(ComplianceStage())
