@@ -27,12 +27,13 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-# The web console (console/): npm ci only when package-lock.json changes; the build regenerates
-# openapi.json from the installed clipdex, so it follows the Python install.
+# The web console (console/): npm ci only when package-lock.json changes; the build runs only when
+# the console's sources or the API schema (from the installed clipdex) changed since the last one
+# (scripts/console-build.sh stamps console/dist with the hash of those inputs).
 CONSOLE_STAMP := console/node_modules/.installed-$(shell cat console/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 
 console: $(CONSOLE_STAMP) $(STAMP)
-	cd console && CLIPDEX_BIN=$(abspath $(BIN))/clipdex npm run build --silent
+	@CLIPDEX_BIN=$(abspath $(BIN))/clipdex bash scripts/console-build.sh
 
 $(CONSOLE_STAMP): console/package-lock.json
 	cd console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import select
 
+from clipdex.auth.passwords import verify_password
 from clipdex.auth.principal import Principal
 from clipdex.errors import Conflict
 from clipdex.ingest.service import IngestMeta, accept, stage_copy
@@ -20,6 +22,7 @@ from clipdex.platform import Platform
 from clipdex.settings import Settings
 
 DEMO_EMAIL = "owner@demo.clipdex.local"
+CREDENTIALS_FILE = "demo-owner-password.txt"  # in the data folder, mode 0600
 
 
 def make_sample_video(path: Path, seconds: int = 12) -> Path:
@@ -93,15 +96,40 @@ def run_demo(settings: Settings, console: Console, progress_factory) -> None:
         with platform.db.system() as s:
             user, _ = tenants.get_or_create_user(s, DEMO_EMAIL, password, name="Demo Owner")
             tenants.add_member(s, tenant.id, user.id, "owner")
-        console.print("demo tenant [bold]demo[/bold] created; sign in with (the password is shown once):",
-                      soft_wrap=True)
-        console.print(f"  email:    [bold]{DEMO_EMAIL}[/bold]", soft_wrap=True)
-        console.print(f"  password: [bold]{password}[/bold]", soft_wrap=True)
-    else:
-        console.print(f"demo tenant [bold]demo[/bold] exists; owner {DEMO_EMAIL} (password was shown on first run)")
+        remember_password(settings, password)
     sample = make_sample_video(settings.data_dir / "samples" / "sample.mp4") \
         if not (settings.data_dir / "samples" / "sample.mp4").exists() else settings.data_dir / "samples" / "sample.mp4"
     video_id, status = process_file(platform, sample, "demo", title="Sample test pattern",
                                     progress=progress_factory())
     console.print(f"sample video {video_id}: [bold]{status}[/bold]")
+    # Last, so the sign-in is the final thing on screen before "serving", not lost in build output.
+    for line in credential_lines(platform):
+        console.print(line, soft_wrap=True)
     platform.close()
+
+
+def _credentials_file(settings: Settings) -> Path:
+    return settings.data_dir / CREDENTIALS_FILE
+
+
+def remember_password(settings: Settings, password: str) -> None:
+    """The generated demo password, readable by this user only, so every ``make run`` can show it."""
+    path = _credentials_file(settings)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+
+
+def credential_lines(platform: Platform) -> list[str]:
+    """How to sign in to the demo: the remembered password while it still works, else how to set one."""
+    path = _credentials_file(platform.settings)
+    password = path.read_text().strip() if path.is_file() else ""
+    with platform.db.system() as s:
+        owner = s.scalar(select(User).where(User.email == DEMO_EMAIL))
+        valid = owner is not None and bool(password) and verify_password(owner.password_hash, password)
+    head = f"sign in to the console at [bold]{platform.settings.public_url}[/bold] (demo tenant [bold]demo[/bold]):"
+    if valid:
+        return [head, f"  email:    [bold]{DEMO_EMAIL}[/bold]", f"  password: [bold]{password}[/bold]"]
+    return [head, f"  email:    [bold]{DEMO_EMAIL}[/bold]",
+            "  password: changed since it was generated; set a new one with "
+            f"[bold]clipdex admin set-password {DEMO_EMAIL}[/bold]"]

@@ -52,3 +52,16 @@ def test_landing_page_without_a_build(tmp_path, monkeypatch):
         r = c.get("/")
         assert r.status_code == 200 and "make setup" in r.text
         assert c.get("/team", headers=HTML).status_code == 404
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/problem+json", "text/plain"])
+def test_root_serves_the_console_whatever_the_accept_header(tmp_path, fake_dist, accept):
+    with _client(tmp_path) as c:
+        headers = {"accept": accept} if accept else {}
+        for method in ("GET", "HEAD"):
+            r = c.request(method, "/", headers=headers)
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), (method, accept)
+        assert "id=root" in c.get("/", headers=headers).text
+        # unknown API paths keep their problem+json 404 for the same client
+        r = c.get("/api/v1/no/such/route", headers=headers)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")

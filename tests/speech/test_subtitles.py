@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from clipdex.analyzers.transcription import transcribe_array
 from clipdex.speech import subtitles
+from clipdex.speech import words as wording
 from clipdex.speech.subtitles import MAX_CPS, MAX_LINE, MAX_S, MIN_S, build_cues
 
 
 def _check(cues, words):
     assert cues
-    assert " ".join(" ".join(c.lines) for c in cues).split() == [w["word"] for w in words]
+    assert " ".join(" ".join(c.lines) for c in cues).split() == wording.join(words).split()
     for a, b in zip(cues, cues[1:]):
         assert a.end <= b.start
     for c in cues:

@@ -52,4 +52,6 @@ def test_demo_is_idempotent(tmp_path):
     first = run(["demo"], data, models=True).stdout
     assert "password:" in first and ": ready" in first
     second = run(["demo"], data, models=True).stdout
-    assert "password:" not in second and "already uploaded" in second
+    # the sign-in is shown again, as the last thing before "serving" (issue 17: it was lost in build output)
+    assert "already uploaded" in second and second.strip().splitlines()[-1] == first.strip().splitlines()[-1]
+    assert "password:" in second.strip().splitlines()[-1]

@@ -3,7 +3,7 @@ import { authJson, type Schemas } from "../api/client";
 import { activeWord, clock } from "../lib/format";
 
 // The parts of the generated transcript types (GET /transcript, PATCH .../segments/{i}) the panel reads.
-export type Word = Pick<Schemas["TranscriptWord"], "word" | "start" | "end">;
+export type Word = Pick<Schemas["TranscriptWord"], "word" | "start" | "end"> & { space?: boolean };
 export type Segment = Pick<Schemas["TranscriptSegment"], "start" | "end" | "text" | "speaker"> & { words: Word[] };
 export type TranscriptDoc = Pick<Schemas["TranscriptDocument"], "language" | "speaker_names"> & { segments: Segment[] };
 
@@ -91,8 +91,8 @@ function SegmentRow({ index, seg, active, activeWord: aw, speaker, onSeek, edita
       ) : (
         <p className="words">
           {seg.words.length ? seg.words.map((w, wi) => (
-            <span key={wi} className={wi === aw ? "word current" : "word"} onClick={() => onSeek(w.start)} data-start={w.start}>{w.word.trim()}</span>
-          )).flatMap((el, i) => (i ? [" ", el] : [el])) : seg.text}
+            <span key={wi} className={`word${wi === aw ? " current" : ""}${wi && w.space === false ? " glued" : ""}`} onClick={() => onSeek(w.start)} data-start={w.start}>{w.word.trim()}</span>
+          )).flatMap((el, i) => (i && seg.words[i].space !== false ? [" ", el] : [el])) : seg.text}
           {" "}{editable && <button type="button" className="link edit-btn" onClick={() => setEditing(true)} aria-label={`Edit segment at ${clock(seg.start)}`}>Edit</button>}
         </p>
       )}

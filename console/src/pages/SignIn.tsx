@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { Navigate, useSearchParams } from "react-router-dom";
+import { Link, Navigate, useSearchParams } from "react-router-dom";
 import { useAuth } from "../auth";
 
 export function SignIn() {
@@ -34,6 +34,7 @@ export function SignIn() {
         <label>Password<input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} /></label>
         {error && <p role="alert" className="state error">{error}</p>}
         <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
+        <p className="hint"><Link to="/forgot-password">Forgot your password?</Link></p>
         <p className="hint">No account? Ask an owner of your organization for an invitation.</p>
       </form>
     </main>

@@ -48,6 +48,13 @@ def install(app: FastAPI) -> None:
         return
 
     index = dist / "index.html"
+
+    # "/" is the console for every client (curl sends "Accept: */*"); only deeper client-side routes
+    # depend on the Accept header, so scripts still get a 404 for a path that does not exist.
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    def console_index() -> FileResponse:
+        return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
     if (dist / "assets").is_dir():
         app.mount("/assets", StaticFiles(directory=dist / "assets"), name="console-assets")
     top_level = {p.name for p in dist.iterdir() if p.is_file() and p.name != "index.html"}

@@ -259,7 +259,11 @@ def evaluate(corpus_dir: Path | None, *, limit: int | None = None, with_ask: boo
                       "by_group": {g: metrics([r for r in rows if r["group"] == g]) for g in groups},
                       "queries": rows, "videos": len(ids), "rejected": lib.rejected}
             if with_ask:
+                from clipdex.evaluation import answerability
+
                 result["ask"] = _score_ask(platform, principal, lib, ids)
+                result["answerability"] = {"before": answerability.score(platform, principal, ids, answerability=False),
+                                           "after": answerability.score(platform, principal, ids, answerability=True)}
         finally:
             platform.close()
     return result
@@ -282,3 +286,11 @@ def render(result: dict, console) -> None:
         console.print(f"ask: citation precision {a['citation_precision']} over {a['citations']} citations; "
                       f"answered with a correct citation {a['answered_with_correct_citation']}; "
                       f"'not found' for absent answers {a['not_found_when_absent']}")
+    if "answerability" in result:
+        t = Table("answerability decision", "questions", "answered", "answer precision", "correct 'not found'",
+                  "answer recall", title="ask on labelled questions (extractive backend)")
+        for name, m in result["answerability"].items():
+            t.add_row(f"{name} ({'on' if name == 'after' else 'off'})", f"{m['questions']} "
+                      f"({m['answerable']} answerable)", str(m["answered"]), str(m["answer_precision"]),
+                      str(m["not_found_correct"]), str(m["answer_recall"]))
+        console.print(t)

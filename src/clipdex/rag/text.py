@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from clipdex.speech import words as wording
+
 # Function words carry no evidence: a sentence is supported by its content words, not by "the".
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being below
@@ -110,24 +112,24 @@ def transcript_sentences(transcript: dict) -> list[TimedSentence]:
 
 
 def _timed(run: list[dict], speaker: str | None) -> TimedSentence:
-    return TimedSentence(" ".join(_word_text(w) for w in run), float(run[0]["start"]), float(run[-1]["end"]), speaker)
+    return TimedSentence(wording.join(run), float(run[0]["start"]), float(run[-1]["end"]), speaker)
 
 
 def sentences_from_word_starts(pairs: list, end: float) -> list[TimedSentence]:
-    """Timed sentences from ``[[start, word], ...]`` (the index's word timings); a sentence ends where
-    the next begins (or at ``end``)."""
+    """Timed sentences from ``[[start, word(, glued)], ...]`` (the index's word timings); a sentence ends
+    where the next begins (or at ``end``)."""
     out: list[TimedSentence] = []
     run: list = []
-    for t, w in pairs:
-        w = str(w).strip()
+    for pair in pairs:
+        w = wording.text_of(pair)
         if not w:
             continue
-        run.append((float(t), w))
+        run.append(pair)
         if w.endswith((".", "?", "!", "…")) and not _ABBREV.search(w):
-            out.append(TimedSentence(" ".join(x for _, x in run), run[0][0], 0.0))
+            out.append(TimedSentence(wording.join(run), float(run[0][0]), 0.0))
             run = []
     if run:
-        out.append(TimedSentence(" ".join(x for _, x in run), run[0][0], 0.0))
+        out.append(TimedSentence(wording.join(run), float(run[0][0]), 0.0))
     for a, b in zip(out, out[1:]):
         a.end = b.start
     if out:

@@ -32,6 +32,8 @@ class JobPublic(BaseModel):
     started_at: str | None
     finished_at: str | None
     stages: list[StageStatus]
+    compliance: dict | None = Field(None, description="verdict against the default policy once the compliance "
+                                                      "stage has run: verdict, policy, policy_version, violations, warnings")
 
 
 class ArtifactPublic(BaseModel):
@@ -74,6 +76,21 @@ class VideoPublic(BaseModel):
     updated_at: datetime
     thumbnail_url: str | None = Field(None, description="short-lived signed link to the list thumbnail "
                                       "(presigned on S3); null until the thumbnail stage has run")
+
+
+class JobLink(BaseModel):
+    """The job that processes a just-accepted video, and where to follow it."""
+
+    id: uuid.UUID
+    status: str
+    url: str = Field(description="GET: the job with per-stage progress")
+    events_url: str = Field(description="GET: server-sent events, 'progress' on every change, then 'done'")
+
+
+class VideoAccepted(VideoPublic):
+    """An accepted upload or import: the video and its processing job (also in the Link header)."""
+
+    job: JobLink | None = None
 
 
 class VideoDetail(VideoPublic):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from clipdex.models import Artifact, Face, Person, Video
 from clipdex.search.store import words_json
 from clipdex.speech import transcript as transcripts
+from clipdex.speech import words as wording
 
 WINDOW_WORDS = 32
 WINDOW_S = 16.0
@@ -128,7 +129,7 @@ def build_rows(src: Source) -> list[dict]:
     for n, win in enumerate(transcript_windows(src.segments)):
         speakers = [seg.get("speaker_name") or seg.get("speaker") for seg in win]
         main = max(set(speakers), key=speakers.count) if any(speakers) else None
-        words = [(w["start"], w["word"]) for seg in win for w in seg["words"]]
+        words = wording.index_pairs(w for seg in win for w in seg["words"])
         rows.append(_row(src, ctx, "transcript", n, win[0]["start"], win[-1]["end"],
                          " ".join(seg["text"].strip() for seg in win), speaker=main, words=words_json(words),
                          language=win[0].get("language") or src.language))

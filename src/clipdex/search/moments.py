@@ -68,7 +68,7 @@ def _similar(word: str, term: str) -> bool:
 def refine_start(m: Moment, pq: ParsedQuery) -> float:
     """The time of the first word of the best transcript hit that matches the query."""
     for p in sorted((p for p in m.passages if p.modality == "transcript" and p.words), key=lambda p: -p.score):
-        words = [(t, w.lower().strip(".,!?;:'\"")) for t, w in json.loads(p.words)]
+        words = [(pair[0], pair[1].lower().strip(".,!?;:'\"")) for pair in json.loads(p.words)]
         first = phrase_start(words, pq) or next((t for t, w in words if any(_similar(w, q) for q in pq.terms)), None)
         if first is not None:
             return max(0.0, round(first - 0.3, 2))

@@ -196,5 +196,6 @@ def get_store(settings) -> IndexStore:
         return _stores[key]
 
 
-def words_json(words: Iterable[tuple[float, str]]) -> str:
-    return json.dumps([[round(t, 2), w] for t, w in words], separators=(",", ":"))
+def words_json(words: Iterable[tuple]) -> str:
+    """``[[start, word], ...]``; a third element 1 marks a word written without a space before it."""
+    return json.dumps([[round(p[0], 2), *p[1:]] for p in words], separators=(",", ":"))

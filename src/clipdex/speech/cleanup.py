@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from clipdex.speech import words as wording
+
 # Phrases Whisper is known to invent over non-speech; dropped only when the segment is also unsure.
 STOCK_PHRASES = {
     "thank you", "thanks for watching", "thank you for watching", "thank you so much for watching",
@@ -78,7 +80,8 @@ def clean_segments(segments: list[dict]) -> list[dict]:
             continue
         words = collapse_loops(seg["words"])
         if len(words) != len(seg["words"]):
-            seg = dict(seg, words=words, text="".join(w["raw"] for w in words).strip())
+            seg = dict(seg, words=words, text=wording.join(
+                {"word": w["raw"], "space": wording.space_before(w["raw"])} for w in words))
         if out and plain(out[-1]["text"]) == plain(seg["text"]):
             run += 1
             if run >= 1:  # the same sentence twice in a row is a decoder loop, not speech

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from clipdex.speech import routing
 from clipdex.speech.asr_models import AsrOptions, load_whisper
 from clipdex.speech.audio import SR, chunk_bounds, load_any
 from clipdex.speech.wer import CHAR_LANGS, error_rate
@@ -27,19 +29,30 @@ def transcribe_file(model, opts: AsrOptions, audio, language: str | None, chunk_
 
 
 def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_language: bool = False,
-             chunk_s: float = 120.0, limit: int | None = None) -> dict:
+             chunk_s: float = 120.0, limit: int | None = None, routing_settings=None) -> dict:
+    """``routing_settings``: route each file as the transcribe stage does (language identification
+    sends non-English speech to the multilingual model); None: every file on ``opts.model``."""
     manifest = json.loads((corpus / "MANIFEST.json").read_text())
     entries = [e for e in manifest["entries"] if e["kind"] in KINDS][:limit]
     t0 = time.perf_counter()
     model = load_whisper(opts, cache_dir)
     load_s = time.perf_counter() - t0
+    used: dict[str, int] = {}
     files, per_lang, audio_s, proc_s = [], {}, 0.0, 0.0
     spk_hits = spk_total = 0
     for e in entries:
         audio = load_any(corpus / e["file"])
         lang = e.get("language") or "en"
         started = time.perf_counter()
-        segs = transcribe_file(model, opts, audio, lang if declare_language else None, chunk_s)
+        file_opts, route = opts, None
+        if routing_settings is not None:
+            route = routing.choose(routing_settings, opts.model, declared=lang if declare_language else None,
+                                   tenant_language=None, audio=audio,
+                                   load=lambda m: load_whisper(replace(opts, model=m), cache_dir))
+            file_opts = replace(opts, model=route.model)
+        used[file_opts.model] = used.get(file_opts.model, 0) + 1
+        declared = (route.language if route else None) or (lang if declare_language else None)
+        segs = transcribe_file(load_whisper(file_opts, cache_dir), file_opts, audio, declared, chunk_s)
         found_speakers = None
         if e["kind"] == "speech_multispeaker":
             from clipdex.analyzers.diarization import diarize
@@ -56,14 +69,17 @@ def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_languag
         row = {"id": e["id"], "file": e["file"], "kind": e["kind"], "language": lang,
                "detected": sorted({s["language"] for s in segs}), "metric": "cer" if lang in CHAR_LANGS else "wer",
                "error_rate": round(errs / n, 4) if n else None, "edits": errs, "ref_units": n,
-               "duration_s": round(dur, 2), "seconds": round(took, 3), "hypothesis": hyp}
+               "duration_s": round(dur, 2), "seconds": round(took, 3), "hypothesis": hyp, "model": file_opts.model,
+               "routed": route.reason if route else None,
+               "identified": (route.identified or {}).get("language") if route else None}
         want = e["ground_truth"].get("speakers")
         if found_speakers is not None and want:
             spk_total += 1
             spk_hits += int(found_speakers == want)
             row |= {"speakers_expected": want, "speakers_found": found_speakers}
         files.append(row)
-    return {"model": opts.model, "beam_size": opts.beam_size, "declared_language": declare_language,
+    return {"model": opts.model, "models_used": used, "routing": routing_settings is not None,
+            "beam_size": opts.beam_size, "declared_language": declare_language,
             "wer": {k: round(v[0] / v[1], 4) for k, v in sorted(per_lang.items()) if k not in CHAR_LANGS and v[1]},
             "cer": {k: round(v[0] / v[1], 4) for k, v in sorted(per_lang.items()) if k in CHAR_LANGS and v[1]},
             "speaker_count_accuracy": round(spk_hits / spk_total, 4) if spk_total else None,
@@ -74,10 +90,11 @@ def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_languag
 def render(result: dict, console) -> None:
     from rich.table import Table
 
-    t = Table("file", "lang", "detected", "metric", "rate", "dur s", "proc s", "speakers", title=f"ASR {result['model']}")
+    title = f"ASR {result['model']}" + (" with language routing" if result.get("routing") else "")
+    t = Table("file", "lang", "model", "detected", "metric", "rate", "dur s", "proc s", "speakers", title=title)
     for f in result["files"]:
         spk = f"{f['speakers_found']}/{f['speakers_expected']}" if "speakers_found" in f else ""
-        t.add_row(f["file"], f["language"], ",".join(f["detected"]), f["metric"],
+        t.add_row(f["file"], f["language"], f.get("model", result["model"]), ",".join(f["detected"]), f["metric"],
                   f"{f['error_rate']:.3f}" if f["error_rate"] is not None else "-", f"{f['duration_s']:.1f}",
                   f"{f['seconds']:.2f}", spk)
     console.print(t)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clipdex.speech import words as wording
+
 MAX_LINE, MAX_LINES, MIN_S, MAX_S, MAX_CPS = 42, 2, 1.0, 7.0, 17.0
 PAUSE_S = 0.6  # a silence this long always ends a cue
 
@@ -25,44 +27,49 @@ class Cue:
         return sum(len(line) for line in self.lines)
 
 
-def split_lines(words: list[str]) -> list[str] | None:
-    """One or two lines of at most MAX_LINE characters, balanced, breaking after punctuation if close."""
-    text = " ".join(words)
+def split_lines(words: list[dict]) -> list[str] | None:
+    """One or two lines of at most MAX_LINE characters, balanced, breaking after punctuation if close.
+
+    Lines break only where a space is ("400,000" and "quarter-lit" never end up on two lines).
+    """
+    text = wording.join(words)
     if len(text) <= MAX_LINE:
         return [text]
     best, best_cost = None, None
     for i in range(1, len(words)):
-        a, b = " ".join(words[:i]), " ".join(words[i:])
+        if not wording.spaced(words[i], words[i - 1]):
+            continue
+        a, b = wording.join(words[:i]), wording.join(words[i:])
         if len(a) > MAX_LINE or len(b) > MAX_LINE:
             continue
-        cost = abs(len(a) - len(b)) - (8 if words[i - 1][-1:] in ",.;:?!" else 0)
+        cost = abs(len(a) - len(b)) - (8 if a[-1:] in ",.;:?!" else 0)
         if best_cost is None or cost < best_cost:
             best, best_cost = [a, b], cost
     return best
 
 
+def _labelled(words: list[dict], label: str) -> list[dict]:
+    return [dict(words[0], word=label + wording.text_of(words[0]))] + words[1:] if label else words
+
+
 def _fits(words: list[dict], label: str) -> bool:
-    texts = [w["word"] for w in words]
-    if label:
-        texts = [label + texts[0]] + texts[1:]
-    if split_lines(texts) is None:
+    tokens = _labelled(words, label)
+    if split_lines(tokens) is None:
         return False
     dur = words[-1]["end"] - words[0]["start"]
-    return dur <= MAX_S and len(" ".join(texts)) <= MAX_CPS * MAX_S
+    return dur <= MAX_S and len(wording.join(tokens)) <= MAX_CPS * MAX_S
 
 
 def build_cues(words: list[dict], speakers: bool = False) -> list[Cue]:
-    """``words``: dicts with word, start, end and optionally speaker, in time order."""
+    """``words``: dicts with word, start, end and optionally space and speaker, in time order."""
     cues: list[Cue] = []
     cur: list[dict] = []
 
     def close():
         if cur:
             label = f"[{cur[0]['speaker']}] " if speakers and cur[0].get("speaker") else ""
-            texts = [w["word"] for w in cur]
-            if label:
-                texts = [label + texts[0]] + texts[1:]
-            cues.append(Cue(cur[0]["start"], cur[-1]["end"], split_lines(texts) or [" ".join(texts)],
+            tokens = _labelled(cur, label)
+            cues.append(Cue(cur[0]["start"], cur[-1]["end"], split_lines(tokens) or [wording.join(tokens)],
                             cur[0].get("speaker")))
             cur.clear()
 
@@ -71,11 +78,12 @@ def build_cues(words: list[dict], speakers: bool = False) -> list[Cue]:
             prev = cur[-1]
             label = f"[{cur[0]['speaker']}] " if speakers and cur[0].get("speaker") else ""
             gap = w["start"] - prev["end"]
-            n_chars = len(" ".join(x["word"] for x in cur))
+            n_chars = len(wording.join(cur))
             sentence_end = prev["word"][-1:] in ".?!" and prev["end"] - cur[0]["start"] >= MIN_S
             clause_end = prev["word"][-1:] in ",;:" and n_chars >= MAX_LINE * 0.75
-            if (gap >= PAUSE_S or sentence_end or clause_end or w.get("speaker") != cur[0].get("speaker")
-                    or not _fits(cur + [w], label)):
+            glued = not wording.spaced(w, prev)  # never cut a cue inside "400,000"
+            if not glued and (gap >= PAUSE_S or sentence_end or clause_end
+                              or w.get("speaker") != cur[0].get("speaker") or not _fits(cur + [w], label)):
                 close()
         cur.append(w)
     close()

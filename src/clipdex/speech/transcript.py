@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from clipdex.errors import ClipdexError
 from clipdex.models import Artifact, TranscriptCorrection
 from clipdex.speech import speakers as voices
+from clipdex.speech import words as wording
 
 
 class NotReady(ClipdexError):
@@ -43,7 +44,10 @@ def assign_speakers(segments: list[dict], turns: list[dict]) -> list[dict]:
         return segments
     out = []
     for seg in segments:
-        for w in seg["words"]:
+        for i, w in enumerate(seg["words"]):
+            if i and not wording.spaced(w, seg["words"][i - 1]):  # "-lit" belongs to whoever said "quarter"
+                w["speaker"] = seg["words"][i - 1]["speaker"]
+                continue
             best = max(turns, key=lambda t: (_overlap(w["start"], w["end"], t["start"], t["end"]),
                                              -min(abs(w["start"] - t["end"]), abs(w["end"] - t["start"]))))
             w["speaker"] = best["speaker"]
@@ -51,7 +55,7 @@ def assign_speakers(segments: list[dict], turns: list[dict]) -> list[dict]:
         for w in seg["words"] + [None]:
             if run and (w is None or w["speaker"] != run[0]["speaker"]):
                 out.append(dict(seg, start=run[0]["start"], end=run[-1]["end"], speaker=run[0]["speaker"],
-                                text=" ".join(x["word"] for x in run) if len(run) != len(seg["words"]) else seg["text"],
+                                text=wording.join(run) if len(run) != len(seg["words"]) else seg["text"],
                                 words=run))
                 run = []
             if w is not None:
@@ -66,7 +70,7 @@ def _respace(seg: dict, text: str) -> list[dict]:
     t, span, out = seg["start"], seg["end"] - seg["start"], []
     for w in words:
         d = span * len(w) / total
-        out.append({"word": w, "start": round(t, 3), "end": round(t + d, 3), "probability": 1.0,
+        out.append({"word": w, "space": True, "start": round(t, 3), "end": round(t + d, 3), "probability": 1.0,
                     "speaker": seg.get("speaker")})
         t += d
     return out
@@ -126,6 +130,7 @@ def load(platform, s: Session, video_id: uuid.UUID, *, with_corrections: bool = 
     names = speaker_names(s, spk)
     for i, seg in enumerate(segments):
         seg["index"] = i
+        seg["words"] = wording.normalise(seg["words"])
         seg.setdefault("corrected", False)
         seg["speaker_name"] = names.get(seg.get("speaker"), {}).get("name")
         for w in seg["words"]:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from clipdex.api import cookies
 from clipdex.api.deps import Authed, PlatformDep, client_ip
+from clipdex.auth import reset
 from clipdex.auth import service as auth
 from clipdex.models import Membership, Tenant, User
 from clipdex.schemas.auth import LoginRequest, MeResponse, RefreshRequest, SwitchRequest, TenantRef, TokenResponse
@@ -79,3 +80,29 @@ def auth_me(platform, principal) -> MeResponse:
                              tier=current[0].tier) if current[0] else None,
             role=current[1],
             tenants=[{"id": str(t.id), "name": t.name, "slug": t.slug, "role": r} for t, r in rows])
+
+
+class ResetRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class ResetRequested(BaseModel):
+    delivery: str = Field(description="email: a link was mailed if the account exists | operator: no mail "
+                                      "server, an administrator makes the link (clipdex admin reset-link)")
+
+
+class ResetConfirm(BaseModel):
+    token: str = Field(min_length=20, max_length=2000)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/password-reset", response_model=ResetRequested, status_code=status.HTTP_202_ACCEPTED,
+             summary="Ask for a password reset link (same answer whether or not the account exists)")
+def password_reset(body: ResetRequest, request: Request, platform: PlatformDep) -> ResetRequested:
+    return ResetRequested(delivery=reset.request_reset(platform, body.email, client_ip(request)))
+
+
+@router.post("/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Set a new password with a reset link's token (signs out every session)")
+def password_reset_confirm(body: ResetConfirm, platform: PlatformDep) -> None:
+    reset.confirm_reset(platform, body.token, body.password)

@@ -28,6 +28,8 @@ class TranscriptWord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     word: str
+    space: bool = Field(True, description="written after a space (false: continues the word before, "
+                                          "as in \"400\" \",000\")")
     start: float
     end: float
     probability: float | None = None

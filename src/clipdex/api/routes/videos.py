@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
@@ -36,13 +36,34 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
         "language": {"type": "string", "example": "en"}}}}}}}
 
 
+ACCEPTED_HEADERS = {
+    "Location": {"description": "the new video", "schema": {"type": "string"}},
+    "Link": {"description": '<job events URL>; rel="monitor", <job URL>; rel="related"', "schema": {"type": "string"}}}
+
+
+def accepted(platform, principal, video: Video, response: Response) -> VideoAccepted:
+    """The accepted video with its job; ``Location`` names the video, ``Link`` the job and its event stream."""
+    with access.session_for(platform, principal, readonly=True) as s:
+        job = latest_job(s, video.id)
+        link = None
+        if job is not None:
+            url = f"/api/v1/jobs/{job.id}"
+            link = JobLink(id=job.id, status=job.status, url=url, events_url=f"{url}/events")
+    response.headers["Location"] = f"/api/v1/videos/{video.id}"
+    if link:
+        response.headers["Link"] = f'<{link.events_url}>; rel="monitor", <{link.url}>; rel="related"'
+    return VideoAccepted(**VideoPublic.model_validate(video, from_attributes=True).model_dump(), job=link)
+
+
 def _tags(raw: str | None) -> list[str]:
     return [t.strip()[:64] for t in (raw or "").split(",") if t.strip()][:50]
 
 
-@router.post("", response_model=VideoPublic, status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY,
-             summary="Upload a video (multipart field 'file'), streamed to storage")
-async def upload_video(request: Request, principal: Authed, platform: PlatformDep) -> VideoPublic:
+@router.post("", response_model=VideoAccepted, status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY,
+             summary="Upload a video (multipart field 'file'), streamed to storage",
+             responses={201: {"headers": ACCEPTED_HEADERS}})
+async def upload_video(request: Request, response: Response, principal: Authed,
+                       platform: PlatformDep) -> VideoAccepted:
     auth.ensure(principal, "video:write")
     access.tenant_of(principal)
     declared = request.headers.get("content-length")
@@ -52,18 +73,19 @@ async def upload_video(request: Request, principal: Authed, platform: PlatformDe
     meta = IngestMeta(title=fields.get("title", "")[:500], tags=_tags(fields.get("tags")),
                       language=videos.clean_language(fields.get("language")), filename=filename)
     video = await run_in_threadpool(accept, platform, principal, staged, meta)
-    return VideoPublic.model_validate(video, from_attributes=True)
+    return await run_in_threadpool(accepted, platform, principal, video, response)
 
 
-@router.post("/import", response_model=VideoPublic, status_code=status.HTTP_202_ACCEPTED,
-             summary="Import a video from an http(s) URL (fetched by a worker, SSRF-checked)")
-def import_video(body: ImportRequest, principal: Authed, platform: PlatformDep) -> VideoPublic:
+@router.post("/import", response_model=VideoAccepted, status_code=status.HTTP_202_ACCEPTED,
+             summary="Import a video from an http(s) URL (fetched by a worker, SSRF-checked)",
+             responses={202: {"headers": ACCEPTED_HEADERS}})
+def import_video(body: ImportRequest, response: Response, principal: Authed, platform: PlatformDep) -> VideoAccepted:
     auth.ensure(principal, "video:write")
     access.tenant_of(principal)
     check_upload_allowed(platform, principal, None)
     video = importer.create_import(platform, principal, str(body.url),
                                    IngestMeta(title=body.title or "", tags=body.tags, language=body.language))
-    return VideoPublic.model_validate(video, from_attributes=True)
+    return accepted(platform, principal, video, response)
 
 
 @router.get("", response_model=Page[VideoPublic], summary="List videos with filters and sorting")
