@@ -32,6 +32,18 @@ registry.load_builtin()
 
 
 @pytest.fixture(autouse=True)
+def _log_guard(request):
+    """Fail the test whose server-side logs carry a token, an API key, a signed URL or the password
+    (tests/log_guard.py). A test that must log one on purpose is marked ``allow_secret_logs``."""
+    from tests.log_guard import LogGuard
+
+    with LogGuard(PASSWORD) as guard:
+        yield guard
+    if guard.leaks and not request.node.get_closest_marker("allow_secret_logs"):
+        pytest.fail("secrets in the server's logs:\n" + "\n".join(guard.leaks[:5]), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
 def _cheap_argon2(monkeypatch):
     """Still argon2id, with test-sized cost parameters (the production profile costs ~0.2 s of CPU
     per hash on this machine and the suite hashes hundreds of passwords)."""

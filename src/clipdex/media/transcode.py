@@ -25,6 +25,9 @@ def _ffmpeg(settings: Settings, src: Path, fmt: str, before: list[str], after: l
     # The mov demuxer reports a cut-short file as "partial file" yet exits 0, even with -xerror.
     if res.returncode != 0 or "partial file" in res.stderr:
         raise MediaRejected("The media could not be decoded (corrupt or truncated data).", code="media.corrupt")
+    # A damaged file can "succeed" with nothing decoded (a seek past the data that is there): no output.
+    if not dst.exists() or dst.stat().st_size == 0:
+        raise MediaRejected("The media could not be decoded (no data at that point).", code="media.corrupt")
 
 
 def extract_audio(settings: Settings, src: Path, dst: Path, *, fmt: str, sample_rate: int = 16000) -> None:
@@ -34,7 +37,15 @@ def extract_audio(settings: Settings, src: Path, dst: Path, *, fmt: str, sample_
 
 
 def still_frame(settings: Settings, src: Path, dst: Path, *, fmt: str, at_s: float, width: int) -> None:
-    """One JPEG frame at ``at_s`` seconds, scaled to ``width`` (even height, aspect kept)."""
-    _ffmpeg(settings, src, fmt, ["-ss", f"{max(0.0, at_s):.3f}"],
-            ["-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "3", "-f", "image2"], dst,
-            timeout_s=min(settings.ffmpeg_timeout_s, 300))
+    """One JPEG frame at ``at_s`` seconds, scaled to ``width`` (even height, aspect kept).
+
+    Where nothing decodes at ``at_s`` (a sparse or cut-short stream), the first frame is taken."""
+    for t in dict.fromkeys((max(0.0, at_s), 0.0)):
+        try:
+            _ffmpeg(settings, src, fmt, ["-ss", f"{t:.3f}"],
+                    ["-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "3", "-f", "image2"],
+                    dst, timeout_s=min(settings.ffmpeg_timeout_s, 300))
+            return
+        except MediaRejected as e:
+            if t == 0.0 or "no data at that point" not in (e.detail or ""):
+                raise

@@ -26,6 +26,7 @@ from clipdex.db.types import utcnow
 from clipdex.errors import ClipdexError, Conflict, PayloadTooLarge
 from clipdex.ingest.service import IngestMeta, StagedFile, accept, check_upload_allowed, hash_file
 from clipdex.models import UploadSession
+from clipdex.schemas.common import Problem
 from clipdex.tenancy import access
 from clipdex.videos.service import clean_language
 
@@ -98,6 +99,11 @@ def _metadata(header: str | None) -> dict[str, str]:
     return out
 
 
+# Statuses the tus routes answer besides the app-wide ones (documented so clients and fuzzers know them).
+TUS_RESPONSES = {code: {"model": Problem, "content": {"application/problem+json": {}}}
+                 for code in (402, 410, 412, 413, 415)}
+
+
 def _require_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != TUS_VERSION:
         raise ClipdexError("Send Tus-Resumable: 1.0.0.", code="upload.tus_version", status=412,
@@ -113,7 +119,7 @@ def tus_options(principal: Authed, platform: PlatformDep) -> Response:
                                               "Tus-Max-Size": str(tier_of(platform, principal).max_upload_bytes)})
 
 
-@router.post("", status_code=201, summary="Create a resumable upload (tus creation)")
+@router.post("", status_code=201, summary="Create a resumable upload (tus creation)", responses=TUS_RESPONSES)
 def create_upload(request: Request, principal: Authed, platform: PlatformDep) -> Response:
     _require_tus(request)
     auth.ensure(principal, "video:write")
@@ -147,14 +153,14 @@ def _load(platform, principal, upload_id: uuid.UUID) -> UploadSession:
         return up
 
 
-@router.head("/{upload_id}", summary="Current offset of a resumable upload")
+@router.head("/{upload_id}", summary="Current offset of a resumable upload", responses=TUS_RESPONSES)
 def upload_offset(upload_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> Response:
     up = _load(platform, principal, upload_id)
     return Response(status_code=200, headers={**TUS_HEADERS, "Upload-Offset": str(up.offset),
                                               "Upload-Length": str(up.length), "Cache-Control": "no-store"})
 
 
-@router.get("/{upload_id}", response_model=UploadPublic, summary="State of a resumable upload")
+@router.get("/{upload_id}", response_model=UploadPublic, summary="State of a resumable upload", responses=TUS_RESPONSES)
 def get_upload(upload_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> UploadPublic:
     up = _load(platform, principal, upload_id)
     return UploadPublic(id=up.id, offset=up.offset, length=up.length, status=up.status, filename=up.filename,
@@ -162,6 +168,7 @@ def get_upload(upload_id: uuid.UUID, principal: Authed, platform: PlatformDep) -
 
 
 @router.patch("/{upload_id}", status_code=204, summary="Append bytes at Upload-Offset (tus core)",
+              responses=TUS_RESPONSES,
               openapi_extra={"requestBody": {"content": {"application/offset+octet-stream": {
                   "schema": {"type": "string", "format": "binary"}}}}})
 async def append_upload(upload_id: uuid.UUID, request: Request, principal: Authed, platform: PlatformDep) -> Response:
@@ -228,7 +235,7 @@ def _set_status(platform, principal, upload_id: uuid.UUID, status: str, video_id
         up.status, up.video_id = status, video_id
 
 
-@router.delete("/{upload_id}", status_code=204, summary="Abandon a resumable upload (tus termination)")
+@router.delete("/{upload_id}", status_code=204, summary="Abandon a resumable upload (tus termination)", responses=TUS_RESPONSES)
 def delete_upload(upload_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> Response:
     with access.session_for(platform, principal) as s:
         up = access.get_upload_for(s, principal, upload_id, "video:write")
