@@ -108,7 +108,7 @@ def truncate_all(url: str) -> None:
 
 # Stages most tests leave out: the model stages (slow to load) and the search index (it only has
 # something to index when they run). Tests of those capabilities enable them explicitly.
-MODEL_STAGES = ["transcribe", "diarize", "sound_events", "visual", "index"]
+MODEL_STAGES = ["transcribe", "diarize", "sound_events", "visual", "index", "compliance"]
 
 
 def make_settings(tmp_path, **overrides) -> Settings:

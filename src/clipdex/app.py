@@ -13,15 +13,16 @@ from clipdex.api.middleware import RequestContext, SecurityHeaders
 from clipdex.api.routes import admin, auth, blobs, health, jobs, team, uploads, usage, videos
 from clipdex.api.routes import speakers as speaker_routes
 from clipdex.api.routes import transcripts
+from clipdex.api.routes import speech_settings as speech_settings_routes
 from clipdex.api.routes import people as people_routes
 from clipdex.api.routes import presigned as presigned_uploads
 from clipdex.api.routes import visual as visual_routes
 from clipdex.api.routes import search as search_routes
 from clipdex.api.routes import answers as answer_routes
-from clipdex.billing.metering import ApiCallMeter
 from clipdex.api.routes import billing as billing_routes
 from clipdex.api.routes import training as training_routes
 from clipdex.api.routes import compliance as compliance_routes
+from clipdex.billing.metering import ApiCallMeter
 from clipdex.observability import REGISTRY, configure_logging
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
@@ -45,17 +46,20 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        from clipdex import native
         from clipdex.jobs.worker import WorkerPool
 
-        # with the Celery transport stages run in ``clipdex worker`` processes, never in the API
-        pool = WorkerPool(platform, workers).start() if workers and settings.queue == "embedded" else None
-        from clipdex import native
-        stop = threading.Event()
-        flusher = threading.Thread(target=_flush_loop, args=(meter, platform, stop), daemon=True)
         # numpy before the request thread pool starts; the worker pool preloads the rest in its own boot
         # thread, so the API answers at once
         native.preload(names=native.CORE)
 
+        # with the Celery transport stages run in ``clipdex worker`` processes, never in the API
+        pool = WorkerPool(platform, workers).start() if workers and settings.queue == "embedded" else None
+        from clipdex.training.runner import start_embedded  # one `train` slot beside them (issue 13)
+
+        trainer = start_embedded(platform) if pool else None
+        stop = threading.Event()
+        flusher = threading.Thread(target=_flush_loop, args=(meter, platform, stop), daemon=True)
         flusher.start()
         try:
             yield
@@ -65,6 +69,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
             meter.flush(platform.db)
             if pool:
                 pool.shutdown()
+            if trainer:
+                trainer.stop.set()
 
     app = FastAPI(title="clipdex", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES,
                   description="Self-hostable, multi-tenant video intelligence. Errors are RFC 9457 problem+json "
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         app.include_router(r, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(RequestContext, meter=meter)
+    app.add_middleware(SecurityHeaders, settings=settings)
     _register_queue_metrics(platform)
 
     console.install(app)  # after problems.install: its fallback wraps the 404 handler
@@ -93,7 +100,6 @@ def _flush_loop(meter: ApiCallMeter, platform: Platform, stop: threading.Event) 
         except Exception:  # metering must never take the API down; counts retry next round
             pass
 
-    app.add_middleware(SecurityHeaders, settings=settings)
 
 _queue_collector = None
 

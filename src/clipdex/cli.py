@@ -80,13 +80,13 @@ def worker(concurrency: Annotated[int, typer.Option(help="stages run at once in 
     from clipdex.jobs.queue import transport_for
     from clipdex.observability import configure_logging
 
-    settings = Settings()
-    configure_logging(settings.log_level)
     from clipdex import native
 
+    settings = Settings()
+    configure_logging(settings.log_level)
+    native.preload()  # before any worker thread starts
     names = tuple(q.strip() for q in queues.split(",") if q.strip())
     transport = transport_for(settings.queue)
-    native.preload()  # before any worker thread starts
     console.print(f"worker pid {os.getpid()} ({transport.name}) on queues {','.join(names)}, concurrency {concurrency}")
     raise typer.Exit(transport.serve(_platform(), names, concurrency))
 
@@ -128,32 +128,80 @@ def create_tenant(name: str, tier: Annotated[str, typer.Option(help="free | pro 
     except ClipdexError as e:
         _fail(e.detail)
     console.print(f"tenant [bold]{tenant.slug}[/bold] ({tenant.id}) on tier {tier}; owner {owner}")
+    if exists is not None and password:
+        console.print(f"{owner} already had an account: its password is unchanged (clipdex admin set-password)")
     if generated:
         console.print(f"owner password (shown once): [bold]{generated}[/bold]")
 
 
 @admin.command("create-user")
 def create_user(email: str, tenant: Annotated[Optional[str], typer.Option(help="tenant slug or id")] = None,
-                role: str = "member", password: Optional[str] = None,
+                role: str = "member",
+                password: Annotated[Optional[str], typer.Option(
+                    help="password of a new user (generated if absent); for an existing user, sets it")] = None,
                 operator: Annotated[bool, typer.Option(help="platform operator")] = False) -> None:
-    """Create a user (optionally a member of TENANT, or a platform operator)."""
+    """Create a user (optionally a member of TENANT, or a platform operator); an existing user is updated."""
+    from clipdex.auth import reset
     from clipdex.errors import ClipdexError
     from clipdex.tenancy import service as tenants
 
     platform = _platform()
     generated = None if password else secrets.token_urlsafe(12)
+    changes = []
     try:
         with platform.db.system() as s:
             user, created = tenants.get_or_create_user(s, email, password or generated, operator=operator)
+            if not created and password:
+                reset.set_password(s, user, password, actor="cli")
+                changes.append("password set (signed-in sessions ended)")
             if operator and not user.is_operator:
                 user.is_operator = True
+                changes.append("now a platform operator")
             if tenant:
                 tenants.add_member(s, tenants.find_tenant(s, tenant).id, user.id, role)
+                changes.append(f"{role} of {tenant}")
     except ClipdexError as e:
         _fail(e.detail)
-    console.print(f"user {email} {'created' if created else 'updated'}")
-    if created and generated:
-        console.print(f"password (shown once): [bold]{generated}[/bold]")
+    if created:
+        console.print(f"user {email} created" + (f" ({role} of {tenant})" if tenant else ""))
+        if generated:
+            console.print(f"password (shown once): [bold]{generated}[/bold]")
+    else:
+        console.print(f"user {email} exists; " + ("; ".join(changes) if changes else "nothing changed")
+                      + ("" if password else " (password unchanged: use clipdex admin set-password)"))
+
+
+@admin.command("set-password")
+def set_password(email: str, password: Annotated[Optional[str], typer.Option(
+        help="the new password (prompted for, hidden, when absent)")] = None) -> None:
+    """Set a user's password (ends the user's signed-in sessions)."""
+    from clipdex.auth import reset
+    from clipdex.errors import ClipdexError
+
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _platform().db.system() as s:
+            reset.set_password(s, reset.find_user(s, email), password, actor="cli")
+    except ClipdexError as e:
+        _fail(e.detail)
+    console.print(f"password of {email.strip().lower()} set; the user's sessions were signed out")
+
+
+@admin.command("reset-link")
+def reset_link(email: str) -> None:
+    """Print a one-time password reset link for EMAIL to hand over (works without a mail server)."""
+    from clipdex.auth import reset
+    from clipdex.errors import ClipdexError
+
+    platform = _platform()
+    try:
+        link = reset.operator_link(platform, email)
+    except ClipdexError as e:
+        _fail(e.detail)
+    minutes = platform.settings.password_reset_ttl_s // 60
+    console.print(f"reset link for {email.strip().lower()} (works once, for {minutes} minutes):")
+    typer.echo(link)
 
 
 @admin.command("set-tier")
@@ -260,8 +308,10 @@ def eval_asr(corpus: Annotated[Path, typer.Option(help="folder with MANIFEST.jso
     if not (corpus / "MANIFEST.json").is_file():
         _fail(f"{corpus}/MANIFEST.json not found")
     settings = Settings()
+    # Without --model, files are routed as uploads are (non-English speech to the multilingual model).
     result = evaluate(corpus, AsrOptions.from_settings(settings, model), settings.resolved_model_cache_dir,
-                      declare_language=declare_language, chunk_s=settings.asr_chunk_s, limit=limit)
+                      declare_language=declare_language, chunk_s=settings.asr_chunk_s, limit=limit,
+                      routing_settings=settings if model is None and settings.asr_language_routing else None)
     if as_json:
         typer.echo(json.dumps(result, indent=1, ensure_ascii=False))
     else:
@@ -321,6 +371,9 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print JSON inst
 
 
 def main() -> None:
+    # Everything clipdex writes (database, blobs, index, scratch copies of media) is private to the
+    # service user: files 0600, folders 0700.
+    os.umask(0o077)
     try:
         app()
     except subprocess.CalledProcessError as e:
@@ -329,6 +382,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    # Everything clipdex writes (database, blobs, index, scratch copies of media) is private to the
-    # service user: files 0600, folders 0700.
-    os.umask(0o077)

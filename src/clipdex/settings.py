@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 GiB = 1024**3
@@ -226,6 +226,8 @@ class Settings(BaseSettings):
                 raise ValueError("CLIPDEX_SECRET_KEY of at least 32 characters is required in prod")
             if self.public_url.startswith("http://") and "127.0.0.1" not in self.public_url:
                 raise ValueError("CLIPDEX_PUBLIC_URL must be https in prod")
+            if self.media_sandbox == "off":
+                raise ValueError("CLIPDEX_MEDIA_SANDBOX=off is refused in prod (use auto or required)")
         return self
 
     @cached_property
@@ -263,14 +265,14 @@ class Settings(BaseSettings):
     def resolved_model_cache_dir(self) -> Path:
         return (self.model_cache_dir or self.data_dir / "models").resolve()
 
-    def tier(self, name: str) -> Tier:
-        return self.tiers.get(name) or self.tiers[self.default_tier]
     @property
     def billing_enabled(self) -> bool:
         """Billing (issue 15) is on only with both Stripe secrets configured."""
         return bool(self.stripe_api_key and self.stripe_api_key.get_secret_value()
                     and self.stripe_webhook_secret and self.stripe_webhook_secret.get_secret_value())
 
+    def tier(self, name: str) -> Tier:
+        return self.tiers.get(name) or self.tiers[self.default_tier]
 
 
 _settings: Settings | None = None
@@ -279,8 +281,6 @@ _settings: Settings | None = None
 def get_settings() -> Settings:
     global _settings
     if _settings is None:
-            if self.media_sandbox == "off":
-                raise ValueError("CLIPDEX_MEDIA_SANDBOX=off is refused in prod (use auto or required)")
         _settings = Settings()
     return _settings
 

@@ -68,6 +68,8 @@ PROBES = [
     Probe("apikey:manage", lambda c, h, s: c.post("/api/v1/api-keys", headers=h,
                                                   json={"name": "probe", "scopes": ["read"]}), 201),
     Probe("audit:read", lambda c, h, s: c.get("/api/v1/audit", headers=h), 200),
+    Probe("compliance:manage", lambda c, h, s: c.put("/api/v1/compliance/default", headers=h,
+                                                      json={"policy": "kids"}), 200),
     Probe("tenant:update", lambda c, h, s: c.patch("/api/v1/tenant", headers=h, json={"name": "Renamed"}), 200),
     Probe("member:manage_owner", lambda c, h, s: c.patch(f"/api/v1/members/{s.target_user_id}", headers=h,
                                                          json={"role": "owner"}), 200),

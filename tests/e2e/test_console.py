@@ -142,7 +142,7 @@ def test_console_end_to_end(server):
            "E2E_USER_A": "alice@acme.test", "E2E_PASS_A": "alice-e2e-pass",
            "E2E_USER_B": "bob@globex.test", "E2E_PASS_B": "bob-e2e-pass",
            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": os.environ.get("CI", "")}
-    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test"], cwd=CONSOLE, env=env,
+    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test", "e2e/console.spec.ts"], cwd=CONSOLE, env=env,
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         tail = server["log"].read_text()[-3000:]

@@ -101,6 +101,12 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("POST", f"{V}/auth/logout"): public(
         "the refresh token is the credential; a made-up one",
         Call(json={"refresh_token": "rt_not-a-real-token"})),
+    ("POST", f"{V}/auth/password-reset"): public(
+        "asks for a reset link by e-mail; the same answer for any address, nothing of a tenant is returned",
+        Call(json={"email": R("a:owner_email")})),
+    ("POST", f"{V}/auth/password-reset/confirm"): public(
+        "the reset token is the credential; a made-up one",
+        Call(json={"token": "not-a-real-reset-token-at-all", "password": PASSWORD})),
     ("POST", f"{V}/auth/switch"): foreign(Call(json={"tenant": R("tenant")}), Call(json={"tenant": R("tenant_slug")})),
     ("GET", f"{V}/auth/me"): own("the caller's own profile and memberships"),
     # team
@@ -202,15 +208,70 @@ ROUTES: dict[tuple[str, str], Entry] = {
         Call(json={"query": R("video_title")})),
     ("GET", f"{V}/videos/{{video_id}}/summary"): foreign(Call(path={"video_id": R("video")})),
     ("GET", f"{V}/videos/{{video_id}}/chapters"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/speech/settings"): own("the token's tenant's default speech language"),
+    ("PUT", f"{V}/speech/settings"): own("sets the token's tenant's default speech language",
+                                         Call(json={"default_language": "es"})),
     ("GET", f"{V}/answers/settings"): own("the token's tenant's answer backend"),
     ("PUT", f"{V}/answers/settings"): own("sets the token's tenant's answer backend",
                                           Call(json={"answer_backend": "extractive"})),
     # search (issue 5): B's video ids as filters and B's titles as queries must find nothing of B's
     ("GET", f"{V}/search"): foreign(Call(query={"q": "clip", "video_id": R("video")}),
                                     Call(query={"q": R("video_title")})),
+    # compliance (issue 14): reports of B's videos, B's policies by id, B's policy name as a default
+    ("GET", f"{V}/videos/{{video_id}}/compliance"): foreign(
+        Call(path={"video_id": R("video")}), Call(path={"video_id": R("video")}, query={"policy": "kids"})),
+    ("GET", f"{V}/videos/{{video_id}}/compliance.html"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/videos/{{video_id}}/compliance.pdf"): foreign(Call(path={"video_id": R("video")})),
+    ("GET", f"{V}/compliance"): own("verdicts of the token's tenant's videos", Call(), Call(query={"verdict": "fail"})),
+    ("GET", f"{V}/compliance/policies"): own("the token's tenant's policies and the presets"),
+    ("POST", f"{V}/compliance/policies"): own("creates a policy in the token's tenant",
+                                              Call(json={"name": "matrix-policy", "base": "kids"})),
+    ("GET", f"{V}/compliance/policies/{{policy_id}}"): foreign(Call(path={"policy_id": R("compliance_policy")})),
+    ("PUT", f"{V}/compliance/policies/{{policy_id}}"): foreign(Call(
+        path={"policy_id": R("compliance_policy")},
+        json={"title": "pwned", "rules": {"loudness": {"target_lufs": -10}}, "default": True})),
+    ("PUT", f"{V}/compliance/default"): foreign(Call(json={"policy": R("compliance_policy_name")})),
+    # custom models (issue 13): B's datasets, items and model versions by id; B's videos as a selection
+    ("POST", f"{V}/datasets"): foreign(Call(json={"name": "matrix", "video_ids": [R("video")]})),
+    ("GET", f"{V}/datasets"): own("datasets of the token's tenant"),
+    ("GET", f"{V}/datasets/{{dataset_id}}"): foreign(Call(path={"dataset_id": R("dataset")})),
+    ("DELETE", f"{V}/datasets/{{dataset_id}}"): foreign(Call(path={"dataset_id": R("dataset")})),
+    ("GET", f"{V}/datasets/{{dataset_id}}/items"): foreign(Call(path={"dataset_id": R("dataset")})),
+    ("POST", f"{V}/datasets/{{dataset_id}}/items"): foreign(
+        Call(path={"dataset_id": R("dataset")}, json={"question": "pwned?", "answer": "pwned"}),
+        Call(path={"dataset_id": R("a:dataset")}, json={"question": "q?", "answer": "a", "video_id": R("video")})),
+    ("PATCH", f"{V}/datasets/{{dataset_id}}/items/{{item_id}}"): foreign(
+        Call(path={"dataset_id": R("dataset"), "item_id": R("dataset_item")}, json={"answer": "pwned"}),
+        Call(path={"dataset_id": R("a:dataset"), "item_id": R("dataset_item")}, json={"answer": "pwned"})),
+    ("DELETE", f"{V}/datasets/{{dataset_id}}/items/{{item_id}}"): foreign(
+        Call(path={"dataset_id": R("dataset"), "item_id": R("dataset_item")}),
+        Call(path={"dataset_id": R("a:dataset"), "item_id": R("dataset_item")})),
+    ("GET", f"{V}/datasets/{{dataset_id}}/export"): foreign(Call(path={"dataset_id": R("dataset")})),
+    ("GET", f"{V}/training/plan"): own("the token's tenant's plan limits"),
+    ("POST", f"{V}/models"): foreign(Call(json={"dataset_id": R("dataset"), "base_model": "smollm2-135m",
+                                                "method": "lora", "max_steps": 5})),
+    ("GET", f"{V}/models"): own("model versions of the token's tenant"),
+    ("GET", f"{V}/models/{{model_id}}"): foreign(Call(path={"model_id": R("model")})),
+    ("POST", f"{V}/models/{{model_id}}/activate"): foreign(Call(path={"model_id": R("model")})),
+    ("POST", f"{V}/models/{{model_id}}/cancel"): foreign(Call(path={"model_id": R("queued_model")})),
+    ("DELETE", f"{V}/models/{{model_id}}"): foreign(Call(path={"model_id": R("model")})),
+    ("GET", f"{V}/models/{{model_id}}/events"): foreign(Call(path={"model_id": R("model")})),
+    ("POST", f"{V}/models/rollback"): own("rolls back the token's tenant's active model"),
+    ("GET", f"{V}/glossary"): own("the token's tenant's glossary"),
+    ("PUT", f"{V}/glossary"): own("replaces the token's tenant's glossary", Call(json={"terms": ["Matrixterm"]})),
     # usage
     ("GET", f"{V}/usage"): own("usage of the token's tenant"),
     ("GET", f"{V}/usage/history"): own("monthly usage of the token's tenant"),
+    # billing (issue 15; billing is off in the matrix: tests/billing/test_billing_isolation.py runs it on)
+    ("GET", f"{V}/billing"): own("plan, state and usage of the token's tenant"),
+    ("POST", f"{V}/billing/checkout"): own("starts Checkout for the token's tenant (owners only)",
+                                           Call(json={"plan": "pro"})),
+    ("POST", f"{V}/billing/portal"): own("opens the portal for the token's tenant's customer (owners only)"),
+    ("GET", f"{V}/billing/invoices"): own("invoices of the token's tenant's customer (owners only)"),
+    ("POST", f"{V}/billing/webhook"): public(
+        "the Stripe signature is the credential; an unsigned event naming B's tenant",
+        Call(json={"id": "evt_matrix", "type": "customer.subscription.updated",
+                   "data": {"object": {"id": "sub_matrix", "metadata": {"tenant_id": R("tenant")}}}})),
     # operator
     ("GET", f"{V}/admin/tiers"): operator("tier configuration"),
     ("GET", f"{V}/admin/tenants"): operator("lists every tenant by design"),

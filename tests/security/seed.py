@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from clipdex.db.types import utcnow
-from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, Face, Invitation, Job, JobStage, Membership, OutboxEntry, Person,
+from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, CompliancePolicy, CompliancePolicyVersion,
+                            ComplianceResult, Face, Invitation, Job, JobStage, Membership, OutboxEntry, Person,
                             RefreshToken, SpeakerProfile, Tenant, TranscriptCorrection, UploadSession, UsageRecord,
                             User, Video)
 
@@ -36,13 +37,16 @@ def seed_tenant(platform, name: str) -> Seeded:
         s.flush()
         j = Job(tenant_id=t.id, video_id=v.id)
         person = Person(tenant_id=t.id, name=f"{name} person {tag}", embedding=bytes(512))
-        s.add_all([j, person])
+        policy = CompliancePolicy(tenant_id=t.id, name=f"{name.lower()}-{tag}", rules={})
+        s.add_all([j, person, policy])
         s.flush()
         st = JobStage(tenant_id=t.id, job_id=j.id, name="probe", version="1")
         s.add(st)
         s.flush()
         rows = [
-            v, j, person, st,
+            v, j, person, st, policy,
+            CompliancePolicyVersion(tenant_id=t.id, policy_id=policy.id, version=1, rules={}),
+            ComplianceResult(tenant_id=t.id, video_id=v.id, policy_name="kids", verdict="pass"),
             OutboxEntry(tenant_id=t.id, job_id=j.id, stage_id=st.id, stage="probe", queue="cpu"),
             Face(tenant_id=t.id, person_id=person.id, video_id=v.id, embedding=bytes(512)),
             Membership(tenant_id=t.id, user_id=u.id, role="owner"),
@@ -63,7 +67,40 @@ def seed_tenant(platform, name: str) -> Seeded:
         ]
         s.add_all(rows)
         s.flush()
+        rows += _training_rows(s, t.id, v.id, name, tag)
+        rows += _billing_rows(s, t.id, tag)
         return Seeded(t.id, u.id, {type(r).__table__.name: r.id for r in rows})
+
+
+def _training_rows(s, tenant_id: uuid.UUID, video_id: uuid.UUID, name: str, tag: str) -> list:
+    """Custom models (issue 13): a dataset with an item, a model version with its job, a glossary term."""
+    from clipdex.models import DatasetItem, GlossaryTerm, TrainedModel, TrainingDataset, TrainingJob
+
+    ds = TrainingDataset(tenant_id=tenant_id, name=f"{name} dataset {tag}")
+    s.add(ds)
+    s.flush()
+    model = TrainedModel(tenant_id=tenant_id, dataset_id=ds.id, base_model="smollm2-135m", method="lora")
+    s.add(model)
+    s.flush()
+    more = [DatasetItem(tenant_id=tenant_id, dataset_id=ds.id, video_id=video_id, question=f"{name} q {tag}?",
+                        answer=f"{name} a {tag}"),
+            TrainingJob(tenant_id=tenant_id, model_id=model.id), GlossaryTerm(tenant_id=tenant_id, term=f"{name} {tag}")]
+    s.add_all(more)
+    s.flush()
+    return [ds, model, *more]
+
+
+def _billing_rows(s, tenant_id: uuid.UUID, tag: str) -> list:
+    """Billing (issue 15): the tenant's Stripe account and one reported usage slice."""
+    from clipdex.models import BillingAccount, UsageReport
+
+    now = utcnow()
+    more = [BillingAccount(tenant_id=tenant_id, stripe_customer_id=f"cus_seed_{tag}", state="active", plan="pro"),
+            UsageReport(tenant_id=tenant_id, metric="processing_minutes", slice_start=now - timedelta(days=1),
+                        slice_end=now, quantity=3.0, idempotency_key=f"seed-{tag}", stripe_customer_id=f"cus_seed_{tag}")]
+    s.add_all(more)
+    s.flush()
+    return more
 
 
 def tenant_rows(platform, tenant_id: uuid.UUID) -> dict[str, list[str]]:

@@ -193,6 +193,12 @@ def _finish_side(platform, client: TestClient, side: Side, owner: dict, name: st
         s.flush()
         side.refs["speaker"] = str(voice.id)
         side.secrets |= {str(voice.id), voice.name}
+    policy_name = f"{name.lower()}-policy-{uuid.uuid4().hex[:8]}"  # a compliance policy (issue 14)
+    r = client.post(f"{V}/compliance/policies", headers=owner, json={"name": policy_name, "base": "broadcast-eu"})
+    assert r.status_code == 201, r.text
+    side.refs |= {"compliance_policy": r.json()["id"], "compliance_policy_name": policy_name}
+    side.secrets |= {r.json()["id"], policy_name}
+    side.refs |= _training_rows(platform, side, name)  # custom models (issue 13)
     if name == "Bravo":
         queued = _post_video(client, owner, samples["b_only"], "bravo-queued.mp4", title="Bravo queued clip")
         jobs = client.get(f"{V}/jobs", headers=owner, params={"video_id": queued["id"]}).json()["items"]
@@ -200,6 +206,35 @@ def _finish_side(platform, client: TestClient, side: Side, owner: dict, name: st
         side.secrets |= {queued["id"], jobs[0]["id"], "Bravo queued clip", "bravo-queued.mp4"}
         with platform.db.system() as s:
             side.refs["blob_key"] = s.get(Video, uuid.UUID(side.refs["video"])).blob_key
+
+
+def _training_rows(platform, side: Side, name: str) -> dict:
+    """A ready dataset with one item, a trained model version and a queued one (issue 13)."""
+    from datetime import timedelta
+
+    from clipdex.db.types import utcnow
+    from clipdex.models import DatasetItem, TrainedModel, TrainingDataset, TrainingJob
+
+    tag = uuid.uuid4().hex[:8]
+    with platform.db.system() as s:
+        ds = TrainingDataset(tenant_id=side.tenant_id, name=f"{name} dataset {tag}", status="ready",
+                             counts={"items": 1, "train": 1}, selection={"video_ids": [side.refs["video"]]})
+        s.add(ds)
+        s.flush()
+        item = DatasetItem(tenant_id=side.tenant_id, dataset_id=ds.id, video_id=uuid.UUID(side.refs["video"]),
+                           question=f"{name} question {tag}?", answer=f"{name} answer {tag}")
+        done = TrainedModel(tenant_id=side.tenant_id, dataset_id=ds.id, base_model="smollm2-135m", method="lora",
+                            params={"max_steps": 5}, status="succeeded",
+                            weights_prefix=f"tenants/{side.tenant_id}/models/{uuid.uuid4()}/weights/")
+        queued = TrainedModel(tenant_id=side.tenant_id, dataset_id=ds.id, base_model="smollm2-135m", method="lora",
+                              params={"max_steps": 5}, status="queued")
+        s.add_all([item, done, queued])
+        s.flush()
+        s.add(TrainingJob(tenant_id=side.tenant_id, model_id=queued.id, not_before=utcnow() + timedelta(days=1)))
+        s.flush()
+        refs = {"dataset": str(ds.id), "dataset_item": str(item.id), "model": str(done.id), "queued_model": str(queued.id)}
+    side.secrets |= set(refs.values()) | {ds.name, item.question, item.answer}
+    return refs
 
 
 @pytest.fixture

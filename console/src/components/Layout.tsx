@@ -1,10 +1,11 @@
 import { NavLink, Outlet, useNavigate } from "react-router-dom";
 import { useState } from "react";
 import { useAuth } from "../auth";
+import { BillingBanner } from "./BillingBanner";
 
 const NAV = [
-  ["/", "Library"], ["/search", "Search"], ["/ask", "Ask"], ["/people", "People"],
-  ["/team", "Team"], ["/usage", "Usage"],
+  ["/", "Library"], ["/search", "Search"], ["/ask", "Ask"], ["/people", "People"], ["/models", "Models"], ["/compliance", "Compliance"],
+  ["/team", "Team"], ["/usage", "Usage"], ["/billing", "Billing"],
 ] as const;
 
 export function Layout() {
@@ -54,6 +55,7 @@ export function Layout() {
       </header>
       {switchError && <p role="alert" className="state error">Could not switch tenant: {switchError}</p>}
       <main id="main" tabIndex={-1}>
+        <BillingBanner />
         <Outlet />
       </main>
     </>

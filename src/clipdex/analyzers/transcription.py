@@ -23,8 +23,11 @@ from sqlalchemy import select
 from clipdex.models import Tenant
 from clipdex.pipeline import registry
 from clipdex.speech import cleanup
+from clipdex.speech import routing
+from clipdex.speech import words as wording
 from clipdex.speech.asr_models import AsrOptions, load_whisper
 from clipdex.speech.audio import SR, chunk_bounds, stage_audio
+from clipdex.training import glossary
 
 # The decoder settings we ship. Checked by tests on speech/music/speech input (a known faster-whisper
 # trap: VAD + word timestamps returned no segments on such a file with other VAD parameters).
@@ -38,8 +41,11 @@ MAX_LANG_PROBES, MIN_PROBE_S = 16, 1.5
 
 
 def transcribe_array(model, audio: np.ndarray, opts: AsrOptions, language: str | None, offset_s: float = 0.0,
-                     task: str = "transcribe") -> dict:
-    """One chunk: cleaned segments with absolute times, plus the language Whisper used."""
+                     task: str = "transcribe", on_progress=None) -> dict:
+    """One chunk: cleaned segments with absolute times, plus the language Whisper used.
+
+    ``on_progress(t)``: called as decoding passes each segment, with the absolute time reached.
+    """
     segs, info = model.transcribe(audio, language=language, task=task, beam_size=opts.beam_size,
                                   vad_filter=opts.vad, vad_parameters=VAD_PARAMETERS if opts.vad else None,
                                   **DECODE)
@@ -50,11 +56,13 @@ def transcribe_array(model, audio: np.ndarray, opts: AsrOptions, language: str |
         raw.append({"start": round(s.start + offset_s, 3), "end": round(s.end + offset_s, 3), "text": s.text.strip(),
                     "words": words, "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob,
                     "compression_ratio": s.compression_ratio})
+        if on_progress is not None:  # segments are decoded lazily: this is the decoder's real position
+            on_progress(offset_s + s.end)
     lang = language or info.language
     segments = []
     for s in cleanup.clean_segments(raw):
-        words = [{"word": w["raw"].strip(), "start": w["start"], "end": w["end"], "probability": w["probability"]}
-                 for w in s["words"] if w["raw"].strip()]
+        words = [{"word": w["raw"].strip(), "space": wording.space_before(w["raw"]), "start": w["start"],
+                  "end": w["end"], "probability": w["probability"]} for w in s["words"] if w["raw"].strip()]
         if not words:
             continue
         segments.append({"start": words[0]["start"], "end": max(words[-1]["end"], words[0]["start"]),
@@ -106,12 +114,13 @@ def language_runs(model, audio: np.ndarray) -> list[tuple[int, int, str]]:
 
 
 def transcribe_chunk(model, audio: np.ndarray, opts: AsrOptions, language: str | None, offset_s: float,
-                     per_segment_language: bool) -> dict:
+                     per_segment_language: bool, on_progress=None) -> dict:
     """One chunk; with ``per_segment_language`` each run of one language is decoded in that language."""
     runs = language_runs(model, audio) if per_segment_language else []
     if not runs:
-        return transcribe_array(model, audio, opts, language, offset_s=offset_s)
-    parts = [transcribe_array(model, audio[a:b], opts, lang, offset_s=offset_s + a / SR) for a, b, lang in runs]
+        return transcribe_array(model, audio, opts, language, offset_s=offset_s, on_progress=on_progress)
+    parts = [transcribe_array(model, audio[a:b], opts, lang, offset_s=offset_s + a / SR, on_progress=on_progress)
+             for a, b, lang in runs]
     spoken: dict[str, float] = {}
     for (a, b, lang) in runs:
         spoken[lang] = spoken.get(lang, 0.0) + (b - a) / SR
@@ -176,27 +185,55 @@ class TranscribeStage:
     def applies(self, video) -> bool:
         return True
 
-    def _model_name(self, ctx) -> str:
-        st = ctx.settings
+    def _tenant_settings(self, ctx) -> dict:
         with ctx.platform.db.tenant(ctx.video.tenant_id, readonly=True) as s:
-            chosen = (s.scalar(select(Tenant.settings).where(Tenant.id == ctx.video.tenant_id)) or {}).get("asr_model")
-        return chosen if chosen in st.asr_tenant_models else st.asr_model
+            return dict(s.scalar(select(Tenant.settings).where(Tenant.id == ctx.video.tenant_id)) or {})
+
+    def _route(self, ctx, audio) -> routing.Route:
+        """The model and language for this video, decided once (kept beside the chunks for a resumed job)."""
+        st, blobs = ctx.settings, ctx.platform.blobs
+        tenant = self._tenant_settings(ctx)
+        chosen = tenant.get("asr_model")
+        name = chosen if chosen in st.asr_tenant_models else st.asr_model
+        basis = [name, ctx.video.language, tenant.get("asr_language"), st.asr_language_routing,
+                 st.asr_multilingual_model, st.asr_language_id_windows, st.asr_language_min_probability]
+        key = ctx.artifact_key(f"route-{hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:12]}.json")
+        if blobs.exists(key):  # decided by an earlier attempt with the same inputs
+            with blobs.open(key) as f:
+                return routing.Route(**json.load(f))
+        route = routing.choose(st, name, declared=ctx.video.language, tenant_language=tenant.get("asr_language"),
+                               audio=audio, load=lambda m: load_whisper(AsrOptions.from_settings(st, m),
+                                                                        st.resolved_model_cache_dir))
+        with ctx.scratch_dir() as tmp:
+            out = Path(tmp) / "route.json"
+            out.write_text(json.dumps(route.public()))
+            blobs.put_file(key, out)
+        return route
 
     def run(self, ctx):
         if ctx.inputs.get("extract_audio", {}).get("skipped"):
             return {"skipped": "no audio"}
-        opts = AsrOptions.from_settings(ctx.settings, self._model_name(ctx))
         blobs = ctx.platform.blobs
         audio = stage_audio(ctx)
+        route = self._route(ctx, audio)
+        opts = AsrOptions.from_settings(ctx.settings, route.model)
         model = load_whisper(opts, ctx.settings.resolved_model_cache_dir)
-        language = ctx.video.language if ctx.video.language and model.model.is_multilingual else None
-        if not model.model.is_multilingual:
-            language = "en"
+        hints = glossary.hints_for_stage(ctx)  # the tenant's custom vocabulary (issue 13)
+        language = route.language if model.model.is_multilingual else "en"
         bounds = chunk_bounds(audio, ctx.settings.asr_chunk_s)
         translate = bool(model.model.is_multilingual)
-        plan = plan_key(opts, language, bounds, translate)
+        plan = glossary.plan_with_hints(plan_key(opts, language, bounds, translate), hints)
+        model = glossary.with_hints(model, hints)
         per_segment_language = translate and language is None
         chunks, resumed = [], 0
+        total_s = max(len(audio) / SR, 1e-3)
+        share = 0.85 if translate else 0.97  # of each chunk's time: decoding (then translating, storing)
+        ctx.progress(0.01)
+
+        def decoded(i: int, t: float) -> None:  # audio seconds transcribed so far, as the decoder moves
+            a, b = bounds[i]
+            ctx.progress((a / SR + share * max(0.0, min(t - a / SR, (b - a) / SR))) / total_s)
+
         with ctx.scratch_dir() as tmp:
             for i, (a, b) in enumerate(bounds):
                 key = ctx.artifact_key(f"chunk-{plan}-{i:05d}.json")
@@ -206,7 +243,8 @@ class TranscribeStage:
                     resumed += 1
                     continue
                 ctx.check_alive()
-                part = transcribe_chunk(model, audio[a:b], opts, language, a / SR, per_segment_language)
+                part = transcribe_chunk(model, audio[a:b], opts, language, a / SR, per_segment_language,
+                                        on_progress=lambda t, i=i: decoded(i, t))
                 part |= {"index": i, "start": round(a / SR, 3), "end": round(b / SR, 3)}
                 if translate:
                     ctx.check_alive()
@@ -216,13 +254,15 @@ class TranscribeStage:
                 out.write_text(json.dumps(part))
                 blobs.put_file(key, out)
                 chunks.append(part)
-                ctx.progress((i + 1) / len(bounds))
+                ctx.progress(b / SR / total_s)
             transcript = assemble(chunks, opts.model, len(audio) / SR)
+            transcript["routing"] = route.public()
             out = Path(tmp) / "transcript.json"
             out.write_text(json.dumps(transcript, ensure_ascii=False))
             ctx.write_artifact("transcript.json", out, "application/json", model=opts.model,
                                language=transcript["language"], segments=len(transcript["segments"]))
-        return {"model": opts.model, "language": transcript["language"], "segments": len(transcript["segments"]),
+        return {"model": opts.model, "language": transcript["language"], "routed": route.reason,
+                "segments": len(transcript["segments"]),
                 "chunks": len(bounds), "resumed_chunks": resumed, "translated": bool(transcript["translation"])}
 
 

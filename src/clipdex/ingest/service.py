@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from clipdex.auth.principal import Principal
+from clipdex.billing import state as billing_state
 from clipdex.billing.metering import month_of, storage_bytes, usage_totals
 from clipdex.errors import Conflict, PayloadTooLarge, QuotaExceeded, TooManyRequests
 from clipdex.jobs.service import create_job
@@ -54,6 +55,7 @@ def check_upload_allowed(platform: Platform, principal: Principal, declared_size
         raise PayloadTooLarge(f"Uploads are limited to {tier.max_upload_bytes} bytes on the {tier.name} tier.",
                               code="upload.too_large")
     with platform.db.tenant(principal.tenant_id) as s:
+        billing_state.ensure_processing_allowed(s, platform.settings, principal.tenant_id)
         used = storage_bytes(s, principal.tenant_id)
         # the whole declared body counts here: refusing a file within a few KB of a full quota is
         # cheaper than accepting one we must delete after the transfer

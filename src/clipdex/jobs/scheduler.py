@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select, true, update
 
+from clipdex.billing import state as billing_state
 from clipdex.db.types import utcnow
 from clipdex.jobs import outbox
 from clipdex.models import Job, JobStage, Tenant, Video
@@ -67,11 +68,12 @@ def rank_tenants(platform: Platform, s, tenant_ids, busy: dict[uuid.UUID, int],
         return []
     rows = s.execute(select(Tenant.id, Tenant.tier, Tenant.last_scheduled_at).where(
         Tenant.id.in_(list(tenant_ids)))).all()
+    paused = billing_state.suspended_among(s, platform.settings, tenant_ids)  # unpaid: stages wait (issue 15)
     order = []
     for tenant_id, tier_name, last in rows:
         tier = platform.settings.tier(tier_name)
         n = busy.get(tenant_id, 0)
-        if n >= tier.concurrent_stages:
+        if n >= tier.concurrent_stages or tenant_id in paused:
             continue
         last = (served or {}).get(tenant_id, last)
         order.append(((n / tier.weight, -tier.rank, last or _EPOCH), tenant_id))

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from clipdex.billing import state as billing_state
 from clipdex.db.types import utcnow
 from clipdex.errors import Conflict
 from clipdex.jobs import outbox
@@ -24,6 +25,7 @@ def view_of(video: Video, tier: str) -> VideoView:
 
 def create_job(s: Session, settings: Settings, video: Video) -> Job:
     """A job with one row per planned stage; stages without dependencies start ready."""
+    billing_state.ensure_processing_allowed(s, settings, video.tenant_id)  # suspended tenants: no processing
     tier = s.scalar(select(Tenant.tier).where(Tenant.id == video.tenant_id))
     job = Job(tenant_id=video.tenant_id, video_id=video.id)
     s.add(job)
@@ -85,6 +87,10 @@ def snapshot(s: Session, job: Job) -> dict:
             "finished_at": st.finished_at and st.finished_at.isoformat(),
             "duration_s": st.duration_s, "error_code": st.error_code, "error_message": st.error_message,
         } for st in stages],
+        # the compliance stage's verdict against the tenant's default policy, once it has run (issue 14)
+        "compliance": next(({k: st.output.get(k) for k in ("verdict", "policy", "policy_version", "violations",
+                                                           "warnings")}
+                            for st in stages if st.name == "compliance" and (st.output or {}).get("verdict")), None),
     }
 
 

@@ -15,12 +15,13 @@ from typing import Protocol
 import numpy as np
 
 from clipdex.errors import ClipdexError
+from clipdex.rag import answerable
 from clipdex.rag import text as tx
 from clipdex.rag.citations import Quote, Sentence, parse_cited
 
 log = logging.getLogger("clipdex.rag")
 
-BACKENDS = ("extractive", "local", "openai")
+BACKENDS = ("extractive", "local", "openai", "tenant")  # tenant: the tenant's active custom model (training/)
 NOT_FOUND_TOKEN = "NOT_FOUND"
 
 
@@ -54,6 +55,7 @@ class ExtractiveBackend:
 
     embedder: object
     name: str = "extractive"
+    answerability: bool = True  # off only to measure what the decision changes (clipdex eval search)
 
     def draft(self, task: Task, quotes: list[Quote]) -> list[Sentence]:
         cands = [(q.n, s) for q in quotes for s in tx.split_sentences(q.text) if tx.content_terms(s)]
@@ -63,6 +65,11 @@ class ExtractiveBackend:
         qv, sv = vecs[0], vecs[1:]
         qterms = set(tx.content_terms(task.query))
         rel = np.array([float(sv[i] @ qv) + 0.3 * _coverage(qterms, s) for i, (_, s) in enumerate(cands)])
+        if task.kind == "answer" and self.answerability:  # similar to the question is not an answer
+            keep = [i for i, (_, s) in enumerate(cands) if answerable.judge(task.query, s, float(rel[i])).answers]
+            if not keep:
+                return []
+            cands, sv, rel = [cands[i] for i in keep], sv[keep], rel[keep]
         picked = mmr(rel, sv, task.max_sentences, lam=0.7)
         if not picked:
             return []
@@ -174,6 +181,8 @@ def enabled(settings) -> list[str]:
         out.add("openai")
     if settings.llm_model_dir:
         out.add("local")
+    if settings.training_limits:
+        out.add("tenant")
     return [b for b in BACKENDS if b in out]
 
 
@@ -188,7 +197,11 @@ def choose(settings, tenant_settings: dict | None, requested: str | None) -> str
     return mine if mine in allowed else settings.answer_backend
 
 
-def get_backend(settings, name: str, embedder) -> AnswerBackend:
+def get_backend(settings, name: str, embedder, *, platform=None, tenant_id=None) -> AnswerBackend:
+    if name == "tenant":
+        from clipdex.training.serving import tenant_backend
+
+        return tenant_backend(platform, tenant_id, embedder)
     if name == "extractive":
         return ExtractiveBackend(embedder)
     if name == "openai":

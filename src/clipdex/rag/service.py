@@ -65,8 +65,8 @@ def ask(platform, principal: Principal, question: str, scope_ids: list[uuid.UUID
     from clipdex.search.embed import get_embedder
 
     embedder = get_embedder(platform.settings)
-    backend = backends.get_backend(platform.settings, name, embedder)
     tenant_id = access.tenant_of(principal)
+    backend = backends.get_backend(platform.settings, name, embedder, platform=platform, tenant_id=tenant_id)
     if kind == "summary":
         result = query_summary(query, _passages(platform, tenant_id, query, scope_ids, 30), backend, embedder)
     else:

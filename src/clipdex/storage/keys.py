@@ -48,3 +48,16 @@ def tenant_of(key: str) -> uuid.UUID:
 def system_probe(name: str) -> str:
     """A reserved key outside every tenant's prefix, for health probes (``clipdex doctor``)."""
     return f"system/probes/{_part(name)}"
+
+
+# custom models (issue 13): datasets and model versions (weights, checkpoints) in the tenant prefix
+def training_prefix(tenant_id: uuid.UUID, kind: str, object_id: uuid.UUID) -> str:
+    """``tenants/{t}/models/{id}/`` or ``tenants/{t}/datasets/{id}/``; everything of it goes when it does."""
+    if kind not in ("models", "datasets"):
+        raise ValueError(f"unknown training kind {kind!r}")
+    return f"{tenant_prefix(tenant_id)}{kind}/{uuid.UUID(str(object_id))}/"
+
+
+def training_blob(tenant_id: uuid.UUID, kind: str, object_id: uuid.UUID, *parts: str) -> str:
+    """A deterministic key under ``training_prefix`` (e.g. ``checkpoints/checkpoint-20/adapter_model.safetensors``)."""
+    return training_prefix(tenant_id, kind, object_id) + "/".join(_part(p) for p in parts)

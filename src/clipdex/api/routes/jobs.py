@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.api.pagination import PageParams, paginate
+from clipdex.billing import state as billing_state
 from clipdex.jobs import service as jobs
 from clipdex.models import Job
 from clipdex.schemas.common import Page
@@ -57,6 +58,7 @@ def cancel_job(job_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> J
 @router.post("/{job_id}/retry", response_model=JobPublic, summary="Retry the unfinished stages of a failed job")
 def retry_job(job_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> JobPublic:
     with access.session_for(platform, principal) as s:
+        billing_state.ensure_processing_allowed(s, platform.settings, principal.tenant_id)  # issue 15
         job = jobs.retry_job(s, access.get_job_for(s, principal, job_id, "job:write"))
         s.flush()
         return jobs.snapshot(s, job)
