@@ -182,3 +182,12 @@ def reevaluate_tenant(platform, s: Session, tenant_id: uuid.UUID, limit: int) ->
         with platform.blobs.open(a.blob_key) as f:
             store_result(s, tenant_id, a.video_id, evaluate(json.load(f), policy))
     return len(arts)
+
+
+def videos_with_verdict(s: Session, tenant_id: uuid.UUID, verdict: str, default_preset: str) -> set[uuid.UUID]:
+    """Ids of the tenant's videos whose stored verdict against its current default policy is ``verdict``."""
+    default = resolve(s, tenant_id, None, None, default_preset)
+    return set(s.scalars(select(ComplianceResult.video_id).where(
+        ComplianceResult.tenant_id == tenant_id, ComplianceResult.verdict == verdict,
+        ComplianceResult.policy_name == default["name"],
+        ComplianceResult.policy_version == int(default.get("version") or 1))))

@@ -36,6 +36,33 @@ class SearchParams:
     cursor: str | None = None
     like: str | None = None
     filters: Filters = field(default_factory=Filters)
+    verdict: str | None = None  # compliance verdict against the tenant's default policy
+
+
+GLOSSARY_BOOST = 1.3  # a moment holding a glossary term the query names ranks this much higher
+
+
+def boost_glossary(found: list[mom.Moment], terms: list[str]) -> list[mom.Moment]:
+    """Moments whose text holds one of ``terms`` (the tenant's glossary terms the query names) ranked up."""
+    low = [t.lower() for t in terms if t.strip()]
+    if not low:
+        return found
+    for m in found:
+        if any(t in (p.text or "").lower() for p in m.passages for t in low):
+            m.score *= GLOSSARY_BOOST
+    return sorted(found, key=lambda m: -m.score)
+
+
+def _verdict_filter(s, principal, platform, f: Filters, verdict: str) -> Filters | None:
+    """Only videos with ``verdict`` against the tenant's default compliance policy (None: no video has it)."""
+    from clipdex.compliance.service import videos_with_verdict
+
+    ids = videos_with_verdict(s, access.tenant_of(principal), verdict, platform.settings.compliance_default_policy)
+    if f.video_ids:
+        ids &= set(f.video_ids)
+    if not ids:
+        return None
+    return Filters(**{**f.__dict__, "video_ids": tuple(sorted(ids))[:1000]})
 
 
 def build_filters(*, video_id=(), person_id=(), speaker=(), tag=(), modality=(), language=(),
@@ -102,10 +129,18 @@ def search(platform, principal, params: SearchParams) -> dict:
         vector, exclude = _like_vector(platform, principal, params.like)
     with access.session_for(platform, principal, readonly=True) as s:
         filters = _with_tagged_videos(s, principal, params.filters)
+        if params.verdict:
+            filters = _verdict_filter(s, principal, platform, filters, params.verdict)
+            if filters is None:
+                return {"items": [], "next_cursor": None}
         passages = retrieve(platform, tenant_id, q, filters=filters, k=depth, vector=vector)
         passages += _people_hits(platform, principal, s, pq, filters, 50) if q else []
         passages += image_hits(platform, tenant_id, q, filters, 20) if q else []
         found = mom.merge(passages)
+        if q:
+            from clipdex.training.glossary import boost_terms
+
+            found = boost_glossary(found, boost_terms(s, tenant_id, q))
         if exclude:
             found = [m for m in found if not (m.video_id == exclude[0] and m.start <= exclude[1] <= m.end + 1)]
         titles = dict(s.execute(select(Video.id, Video.title).where(

@@ -49,9 +49,10 @@ def search(principal: Authed, platform: PlatformDep,
            tag: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
            modality: Annotated[list[Modality], Query(max_length=6)] = [],  # noqa: B006
            language: Annotated[list[str], Query(max_length=10)] = [],  # noqa: B006
-           uploaded_after: datetime | None = None, uploaded_before: datetime | None = None) -> dict:
+           uploaded_after: datetime | None = None, uploaded_before: datetime | None = None,
+           compliance: Literal["pass", "warn", "fail", "incomplete"] | None = None) -> dict:
     filters = service.build_filters(video_id=video_id, person_id=person_id, speaker=speaker, tag=tag,
                                     modality=modality, language=language, uploaded_after=uploaded_after,
                                     uploaded_before=uploaded_before)
     return service.search(platform, principal, service.SearchParams(q=q, limit=limit, cursor=cursor, like=like,
-                                                                     filters=filters))
+                                                                     filters=filters, verdict=compliance))
