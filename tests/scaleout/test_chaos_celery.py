@@ -142,9 +142,10 @@ def test_real_pipeline_on_s3_killed_after_indexing_before_commit(celery_platform
     assert all(st.attempt == 1 for n, st in stages.items() if n != "index")
     rows = _index_rows(platform, tenant_id, video_id)
     assert len(rows) == len(set(rows)) == stages["index"].output["rows"] > 0
-    # transcribe's resume checkpoints have no rows; with the stage done, the reconciler removes them
+    # transcribe's resume state (chunks and the language route it chose) has no rows; with the stage
+    # done, the reconciler removes it
     checkpoints = [k for k in platform.blobs.list_prefix(f"tenants/{tenant_id}/videos/{video_id}/transcribe/")
-                   if "/chunk-" in k]
+                   if "/chunk-" in k or "/route-" in k]
     assert checkpoints and reconcile_blobs(platform, grace_s=0) == {
         "orphaned_artifacts": len(checkpoints), "deleted_videos": 0}
     assert_effects_once(platform, video_id, job_id)

@@ -40,7 +40,11 @@ def store(settings):
 def test_presigned_get_downloads_and_expires_within_15_minutes(store, settings):
     key = keys.artifact(TENANT, uuid.uuid4(), "thumbnail", "1", "poster.jpg")
     store.put_bytes(key, b"\xff\xd8jpeg bytes")
-    url, expires = download_url(settings, store, key, filename="poster é.jpg", content_type="image/jpeg")
+    # clients get the API's opaque link; following it redirects to this presigned GET
+    api_link, _ = download_url(settings, store, key, filename="poster é.jpg", content_type="image/jpeg")
+    assert "/api/v1/blobs/" in api_link and str(TENANT) not in api_link and "X-Amz" not in api_link
+    url, expires = store.presign_download(key, filename="poster é.jpg", content_type="image/jpeg",
+                                          ttl_s=settings.signed_url_ttl_s)
     q = parse_qs(urlparse(url).query)
     assert q["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and q["X-Amz-Expires"] == ["120"]
     assert abs(expires - (time.time() + 120)) < 5

@@ -164,7 +164,7 @@ def test_local_backend_runs_a_causal_lm_from_a_directory(embedder, library, tmp_
     falls back to the passage that answers, quoted and cited, and says so in ``backend``."""
     model_dir = tiny_llama(tmp_path / "tiny")
     settings = make_settings(tmp_path, llm_model_dir=model_dir, llm_max_tokens=24)
-    assert backends.enabled(settings) == ["extractive", "local"]
+    assert backends.enabled(settings) == ["extractive", "local", "tenant"]  # tenant: training is on by default
     b = backends.get_backend(settings, "local", embedder)
     assert isinstance(b, LocalBackend)
     raw = b.lm.generate(backends.build_messages(Task("answer", "When is the launch?"),
@@ -181,7 +181,7 @@ def test_local_backend_runs_a_causal_lm_from_a_directory(embedder, library, tmp_
 
 def test_backend_choice(tmp_path):
     plain = make_settings(tmp_path)
-    assert backends.enabled(plain) == ["extractive"]
+    assert backends.enabled(plain) == ["extractive", "tenant"]
     assert backends.choose(plain, {"answer_backend": "openai"}, None) == "extractive"  # not enabled: ignored
     with pytest.raises(BackendNotEnabled):
         backends.choose(plain, {}, "openai")

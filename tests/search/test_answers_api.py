@@ -79,7 +79,7 @@ def test_openai_backend_sees_only_the_tenants_quotes_and_its_inventions_are_drop
     w = world
     c, h = w["c"], w["a"].headers
     assert c.get(f"{V}/answers/settings", headers=h).json() == {
-        "answer_backend": None, "effective": "extractive", "available": ["extractive", "openai"]}
+        "answer_backend": None, "effective": "extractive", "available": ["extractive", "openai", "tenant"]}
     r = c.put(f"{V}/answers/settings", headers=h, json={"answer_backend": "local"})
     assert r.status_code == 422 and r.json()["code"] == "answer.backend_not_enabled"
     r = c.put(f"{V}/answers/settings", headers=h, json={"answer_backend": "openai"})

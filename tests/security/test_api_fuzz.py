@@ -1,6 +1,6 @@
 """Schemathesis over the whole OpenAPI document, as a tenant owner (JWT) and with an API key.
 
-Every operation gets a bounded number of generated examples (``CLIPDEX_FUZZ_EXAMPLES``, default 8;
+Every operation gets a bounded number of generated examples (``CLIPDEX_FUZZ_EXAMPLES``, default 5;
 run more by hand). Each response must not be a server error, must match the documented schema,
 status codes and content type, and no body may carry a stack trace or a server path. Operations
 that end the caller's own session (logout, switching tenant, removing keys or members) are fuzzed
@@ -24,7 +24,7 @@ from clipdex.app import create_app
 from tests.conftest import login, migrated_sqlite_settings, new_tenant, open_platform
 from tests.media import make_video
 
-EXAMPLES = int(os.environ.get("CLIPDEX_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("CLIPDEX_FUZZ_EXAMPLES", "5"))
 LEAKS = re.compile(r"Traceback \(most recent call last\)|File \"/|/work/|/tmp/|site-packages|\.py\", line")
 RENEW_AFTER = ("/auth/logout", "/auth/switch", "/api-keys/{key_id}", "/members/{user_id}", "/auth/refresh",
                "/tenant")
