@@ -8,6 +8,8 @@ if [ "${1:-}" = "--test" ]; then
   # speech tests make their media with espeak-ng (known text) and sox (music, silence)
   command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || need+=(sox)
+  # the media-sandbox test traces every file FFmpeg opens
+  command -v strace >/dev/null 2>&1 || need+=(strace)
   # the visual tests draw on-screen text with FFmpeg drawtext, which needs a font
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
   # the console's end-to-end tests drive the system Chromium headless (Playwright downloads no browser)
