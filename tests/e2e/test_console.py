@@ -9,6 +9,7 @@ in console/test-results/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,6 +97,33 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None
     raise RuntimeError("clipdex serve did not become ready")
 
 
+@contextlib.contextmanager
+def serving(env: dict, url: str, log_path: Path, ready_timeout_s: float = 60) -> Iterator[None]:
+    """``clipdex serve`` at ``url`` with ``env`` (its output in ``log_path``) until the block ends."""
+    port = url.rsplit(":", 1)[1]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(BIN / "clipdex"), "serve", "--host", "127.0.0.1", "--port", port], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(url, proc, ready_timeout_s)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def run_playwright(spec: str, env: dict, server_log: Path) -> None:
+    """Run one Playwright spec of the console; on failure show its output and the server's log tail."""
+    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test", spec], cwd=CONSOLE, env=env,
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        tail = server_log.read_text()[-3000:]
+        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     chromium = _chromium()
@@ -119,19 +148,8 @@ def server(tmp_path_factory):
          "--password", "bob-e2e-pass")
     _cli(env, "admin", "create-user", "alice@acme.test", "--operator", "--tenant", "globex", "--role", "viewer")
     video = _make_video(tmp)
-    log = open(tmp / "serve.log", "w")
-    proc = subprocess.Popen([str(BIN / "clipdex"), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_ready(url, proc)
+    with serving(env, url, tmp / "serve.log"):
         yield {"url": url, "video": video, "chromium": chromium, "log": tmp / "serve.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_console_end_to_end(server):
@@ -142,11 +160,7 @@ def test_console_end_to_end(server):
            "E2E_USER_A": "alice@acme.test", "E2E_PASS_A": "alice-e2e-pass",
            "E2E_USER_B": "bob@globex.test", "E2E_PASS_B": "bob-e2e-pass",
            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": os.environ.get("CI", "")}
-    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test", "e2e/console.spec.ts"], cwd=CONSOLE, env=env,
-                       capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        tail = server["log"].read_text()[-3000:]
-        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
+    run_playwright("e2e/console.spec.ts", env, server["log"])
     for page in ("signin", "library", "video", "search", "ask", "people", "people-merged", "people-split",
                  "people-deleted", "team", "team-invited", "team-roles", "operator", "operator-created", "usage"):
         assert (shots / f"{page}.png").is_file(), f"no screenshot of {page}"

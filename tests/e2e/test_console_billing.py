@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.billing.stripe_server import StripeServer
-from tests.e2e.test_console import _chromium, _free_port, _need, _wait_ready
+from tests.e2e.test_console import _chromium, _free_port, _need, run_playwright, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "console"
@@ -53,19 +53,10 @@ def server(tmp_path_factory):
     _cli(env, "admin", "create-user", "vic@acme.test", "--tenant", "acme", "--role", "viewer",
          "--password", "vic-e2e-password")
     stripe.fake.webhook_url, stripe.fake.webhook_secret = f"{url}/api/v1/billing/webhook", SECRET
-    log = open(tmp / "serve.log", "w")
-    proc = subprocess.Popen([str(BIN / "clipdex"), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_ready(url, proc)
-        yield {"url": url, "chromium": chromium, "log": tmp / "serve.log", "stripe": stripe}
+        with serving(env, url, tmp / "serve.log"):
+            yield {"url": url, "chromium": chromium, "log": tmp / "serve.log", "stripe": stripe}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         stripe.stop()
 
 
@@ -78,11 +69,7 @@ def test_console_billing(server):
            "E2E_USER_A": "alice@acme.test", "E2E_PASS_A": "alice-e2e-pass",
            "E2E_USER_V": "vic@acme.test", "E2E_PASS_V": "vic-e2e-password",
            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": os.environ.get("CI", "")}
-    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test", "e2e/billing.spec.ts"],
-                       cwd=CONSOLE, env=env, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        tail = server["log"].read_text()[-3000:]
-        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
+    run_playwright("e2e/billing.spec.ts", env, server["log"])
     for name in ("billing-plans", "billing-checkout", "billing-active", "billing-grace", "billing-grace-library",
                  "billing-viewer"):
         assert (shots / f"{name}.png").is_file(), f"no screenshot {name}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_console import _chromium, _free_port, _need, _wait_ready
+from tests.e2e.test_console import _chromium, _free_port, _need, run_playwright, serving
 from tests.media import FFMPEG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,11 +89,7 @@ def server(tmp_path_factory):
     _cli(env, "admin", "create-tenant", "Acme Media", "--slug", "acme", "--owner", "alice@acme.test",
          "--password", "alice-e2e-pass")
     clip = _clip(tmp / "flash-black.mp4")
-    log = open(tmp / "serve.log", "w")
-    proc = subprocess.Popen([str(BIN / "clipdex"), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_ready(url, proc)
+    with serving(env, url, tmp / "serve.log"):
         token = _api(url, "POST", "/api/v1/auth/login", body={"email": "alice@acme.test",
                                                               "password": "alice-e2e-pass"})["access_token"]
         vid = _upload(url, token, clip)
@@ -102,13 +98,6 @@ def server(tmp_path_factory):
             assert time.monotonic() < deadline, "the clip was not processed in time"
             time.sleep(0.5)
         yield {"url": url, "chromium": chromium, "log": tmp / "serve.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_console_compliance(server):
@@ -118,11 +107,7 @@ def test_console_compliance(server):
     env = {**os.environ, "CLIPDEX_E2E_URL": server["url"], "CHROMIUM_PATH": server["chromium"],
            "E2E_COMPLIANCE": "1", "E2E_TITLE": TITLE, "E2E_USER_A": "alice@acme.test", "E2E_PASS_A": "alice-e2e-pass",
            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": os.environ.get("CI", "")}
-    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test", "e2e/compliance.spec.ts"],
-                       cwd=CONSOLE, env=env, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        tail = server["log"].read_text()[-3000:]
-        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
+    run_playwright("e2e/compliance.spec.ts", env, server["log"])
     for name in ("compliance-list", "compliance-report", "compliance-report-eu"):
         assert (shots / f"{name}.png").is_file(), f"no screenshot {name}"
     pdf = shots / "compliance-report.pdf"

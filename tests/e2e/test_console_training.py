@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_console import _chromium, _free_port, _need, _wait_ready
+from tests.e2e.test_console import _chromium, _free_port, _need, run_playwright, serving
 from tests.training.support import TALKS, all_text, tiny_t5
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,19 +63,8 @@ def server(tmp_path_factory):
          "alice@acme.test", "--password", "alice-e2e-pass")
     r = subprocess.run([sys.executable, "-c", SEED], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
-    log = open(tmp / "serve.log", "w")
-    proc = subprocess.Popen([str(BIN / "clipdex"), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_ready(url, proc)
+    with serving(env, url, tmp / "serve.log"):
         yield {"url": url, "chromium": chromium, "log": tmp / "serve.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_console_training(server):
@@ -85,10 +74,6 @@ def test_console_training(server):
     env = {**os.environ, "CLIPDEX_E2E_URL": server["url"], "CHROMIUM_PATH": server["chromium"], "E2E_TRAINING": "1",
            "E2E_USER_A": "alice@acme.test", "E2E_PASS_A": "alice-e2e-pass",
            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": os.environ.get("CI", "")}
-    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test", "e2e/training.spec.ts"],
-                       cwd=CONSOLE, env=env, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        tail = server["log"].read_text()[-3000:]
-        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
+    run_playwright("e2e/training.spec.ts", env, server["log"])
     for name in ("training-dataset", "training-progress", "training-models", "training-glossary"):
         assert (shots / f"{name}.png").is_file(), f"no screenshot {name}"

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.test_console import BIN, CONSOLE, _chromium, _cli, _free_port, _need, _wait_ready
+from tests.e2e.test_console import BIN, CONSOLE, _chromium, _cli, _free_port, _need, run_playwright, serving
 from tests.speech.media import speak, to_video
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # server start, Whisper, Chromium
@@ -42,19 +42,8 @@ def server(tmp_path_factory):
                           capture_output=True, text=True, timeout=120).stdout.split()[-1]
     assert "/reset-password#token=" in link
     video = to_video(speak(tmp / "figures.wav", SENTENCE, speed=140), tmp / "figures.mp4")
-    log = open(tmp / "serve.log", "w")
-    proc = subprocess.Popen([str(BIN / "clipdex"), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_ready(url, proc, timeout_s=240)  # a shared, busy machine starts slowly
+    with serving(env, url, tmp / "serve.log", ready_timeout_s=240):  # a shared, busy machine starts slowly
         yield {"url": url, "video": video, "chromium": chromium, "log": tmp / "serve.log", "link": link}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_transcript_words_and_password_reset_in_the_console(server):
@@ -63,10 +52,6 @@ def test_transcript_words_and_password_reset_in_the_console(server):
     env = {**os.environ, "CLIPDEX_E2E_URL": server["url"], "CHROMIUM_PATH": server["chromium"], "E2E_WORDS": "1",
            "E2E_VIDEO": str(server["video"]), "E2E_USER": "wanda@words.test", "E2E_PASS": "wanda-e2e-pass",
            "E2E_RESET_LINK": server["link"], "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": os.environ.get("CI", "")}
-    r = subprocess.run([str(CONSOLE / "node_modules" / ".bin" / "playwright"), "test", "e2e/words-reset.spec.ts"],
-                       cwd=CONSOLE, env=env, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        tail = server["log"].read_text()[-3000:]
-        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
+    run_playwright("e2e/words-reset.spec.ts", env, server["log"])
     for name in ("transcript-words", "forgot-password", "reset-password", "reset-done"):
         assert (shots / f"{name}.png").is_file(), f"no screenshot of {name}"
