@@ -36,8 +36,8 @@ IMAGE_DEMUXERS = frozenset({
 
 # Leading bytes of text formats that name other files (so the refusal is specific even when FFmpeg
 # would not recognise the list at all).
-_PLAYLIST_SIGNS = (b"#EXTM3U", b"#EXT-X-", b"ffconcat version", b"<MPD", b"[playlist]", b"<smil",
-                   b"#EXTINF")
+_PLAYLIST_SIGNS_NEAR_START = (b"#EXTM3U", b"#EXT-X-", b"ffconcat version")  # anywhere in the first 1 KiB
+_PLAYLIST_SIGNS_AT_START = (b"<MPD", b"[playlist]", b"<smil", b"#EXTINF")
 
 
 def demuxers_of(format_name: str) -> list[str]:
@@ -68,8 +68,8 @@ def looks_like_playlist(head: bytes) -> bool:
         low = text[:2048].lower()
         if any(sign in low for sign in (b"<mpd", b"<smil", b"<smoothstreamingmedia")):
             return True
-    return any(text.startswith(sign) or sign in text[:1024] for sign in _PLAYLIST_SIGNS[:3]) or \
-        any(text.startswith(sign) for sign in _PLAYLIST_SIGNS[3:])
+    return any(sign in text[:1024] for sign in _PLAYLIST_SIGNS_NEAR_START) or \
+        text.startswith(_PLAYLIST_SIGNS_AT_START)
 
 
 def refusal_for(demuxer: str | None, head: bytes, looks_like_media: bool) -> MediaRejected:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,19 +50,17 @@ def tool_env() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
 
 
-@contextlib.contextmanager
 def spawn(args: list[str], limits: Limits, sandbox: Sandbox | None = None, cwd: Path | None = None,
-          bufsize: int = -1) -> Iterator[subprocess.Popen]:
+          bufsize: int = -1) -> subprocess.Popen:
     """Start ``args`` (no shell) with limits, a minimal environment and, given one, the sandbox."""
     ruleset = sandbox.ruleset(args[0]) if sandbox else None
     try:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=tool_env(), cwd=str(cwd) if cwd else "/", bufsize=bufsize,
                                 preexec_fn=_constrain(limits, ruleset))
     finally:
         if ruleset is not None:
-            os.close(ruleset)
-    yield proc
+            os.close(ruleset)  # the child has it (applied before exec); the parent needs it no more
 
 
 def run_tool(args: list[str], limits: Limits, sandbox: Sandbox | None = None,
