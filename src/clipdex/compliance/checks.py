@@ -132,6 +132,14 @@ class Flashes:
         return out
 
 
+def _runs_outcome(check: str, severity: str, runs: list[tuple[float, float]], what: str, suggestion: str,
+                  **evidence) -> Outcome:
+    """One finding per (start, end) stretch, "<what> for N.N s", and the number of stretches."""
+    return Outcome([Finding(check, severity, a, b, f"{what} for {b - a:.1f} s",
+                            {"duration_s": round(b - a, 2), **evidence}, suggestion) for a, b in runs],
+                   {"runs": len(runs)})
+
+
 @register
 class Black:
     name = "black"
@@ -142,9 +150,7 @@ class Black:
             return Outcome(status="not_measured")
         flags = [r >= rule["pixel_ratio"] for r in pic["black_ratio"]]
         runs = _runs(pic["t"], flags, rule["min_s"], _end(m))
-        return Outcome([Finding(self.name, rule["severity"], a, b, f"Black picture for {b - a:.1f} s",
-                                {"duration_s": round(b - a, 2)}, "Remove or shorten the black stretch.")
-                        for a, b in runs], {"runs": len(runs)})
+        return _runs_outcome(self.name, rule["severity"], runs, "Black picture", "Remove or shorten the black stretch.")
 
 
 @register
@@ -160,9 +166,7 @@ class Freeze:
         step = 1.0 / pic["fps"] if pic.get("fps") else 0.04
         # the first frame of a frozen stretch differs from its predecessor: the stretch starts one frame early
         runs = [(max(0.0, a - step), b) for a, b in _runs(pic["t"], flags, max(0.0, rule["min_s"] - step), _end(m))]
-        return Outcome([Finding(self.name, rule["severity"], a, b, f"Frozen picture for {b - a:.1f} s",
-                                {"duration_s": round(b - a, 2)}, "Check the edit for a stuck frame.")
-                        for a, b in runs], {"runs": len(runs)})
+        return _runs_outcome(self.name, rule["severity"], runs, "Frozen picture", "Check the edit for a stuck frame.")
 
 
 @register
@@ -179,9 +183,8 @@ class Silence:
         flags = [v < rule["threshold_lufs"] for v in s["momentary"]]
         end = (s["t"][-1] + s["step_s"]) if s["t"] else 0.0
         runs = _runs(times, flags, rule["min_s"], end)
-        return Outcome([Finding(self.name, rule["severity"], a, b, f"Silence for {b - a:.1f} s",
-                                {"duration_s": round(b - a, 2), "threshold_lufs": rule["threshold_lufs"]},
-                                "Check for missing audio in this stretch.") for a, b in runs], {"runs": len(runs)})
+        return _runs_outcome(self.name, rule["severity"], runs, "Silence", "Check for missing audio in this stretch.",
+                             threshold_lufs=rule["threshold_lufs"])
 
 
 @register
