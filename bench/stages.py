@@ -52,7 +52,7 @@ def process(video: Path, root: Path, **overrides) -> dict:
     settings = Settings(data_dir=root, env="test", worker_threads=0, secret_key="b" * 40, **overrides)
     root.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
-    registry.load_builtin()
+    registry.discover()
     platform = Platform.from_settings(settings)
     slug = f"bench-{uuid.uuid4().hex[:6]}"
     tenants.create_tenant_with_owner(platform, "Bench", "enterprise", slug=slug, actor="bench",

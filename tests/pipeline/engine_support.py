@@ -22,6 +22,7 @@ from clipdex.models import Artifact, Job, JobStage, UsageRecord, Video
 from clipdex.pipeline import registry
 from clipdex.storage import keys
 from clipdex.tenancy import service as tenants
+from clipdex.tenancy.system import SystemReason
 
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL_JOB = ("succeeded", "failed", "cancelled")
@@ -95,30 +96,30 @@ def ingest_clip(platform, tenant_id: uuid.UUID, clip: Path) -> tuple[uuid.UUID, 
                           tenant_tier="pro")
     video = accept(platform, principal, stage_copy(platform.settings, clip),
                    IngestMeta(title="clip", filename=clip.name))
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         return video.id, s.scalar(select(Job.id).where(Job.video_id == video.id))
 
 
 def stages_of(platform, job_id) -> dict[str, JobStage]:
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         return {st.name: st for st in s.scalars(select(JobStage).where(JobStage.job_id == job_id))}
 
 
 def job_and_video(platform, job_id) -> tuple[Job, Video]:
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         job = s.get(Job, job_id)
         return job, s.get(Video, job.video_id)
 
 
 def artifacts_of(platform, video_id) -> list[Artifact]:
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         return list(s.scalars(select(Artifact).where(Artifact.video_id == video_id).order_by(Artifact.stage,
                                                                                            Artifact.name)))
 
 
 def expire_lease(platform, stage_id) -> None:
     """What a dead worker leaves behind: a running stage whose lease ran out."""
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         s.execute(update(JobStage).where(JobStage.id == stage_id).values(
             lease_expires_at=utcnow() - timedelta(seconds=1)))
 
@@ -139,7 +140,7 @@ def blob_digest(platform, key: str) -> str:
 
 def assert_effects_once(platform, video_id, job_id) -> list[Artifact]:
     """Invariant 2 on its effects: one successful job, one row per artifact, blobs == rows, billed once."""
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         video = s.get(Video, video_id)
         job_ids = s.scalars(select(Job.id).where(Job.video_id == video_id)).all()
         job = s.get(Job, job_id)

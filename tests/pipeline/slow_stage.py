@@ -46,7 +46,7 @@ class SlowMarkerStage:
 
     def _write(self, ctx) -> None:
         body = {"video_id": str(ctx.video.id), "stage": self.name, "version": self.version,
-                "duration_s": ctx.inputs.get("probe", {}).get("duration_s")}
+                "duration_s": ctx.upstream.get("probe", {}).get("duration_s")}
         with ctx.scratch_dir() as tmp:
             path = Path(tmp) / ARTIFACT
             path.write_text(json.dumps(body, sort_keys=True))

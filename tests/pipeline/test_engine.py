@@ -28,6 +28,7 @@ from clipdex.jobs.worker import Worker
 from clipdex.models import Job, JobStage, UsageRecord
 from clipdex.pipeline.stage import LeaseLost
 from clipdex.storage import keys
+from clipdex.tenancy.system import SystemReason
 
 from tests.media import make_video
 from tests.pipeline import slow_stage
@@ -241,7 +242,7 @@ def test_concurrent_workers_run_each_stage_exactly_once(platform, monkeypatch):
         job_ids = [queue_job(platform, tenant_ids[i % 3])[1] for i in range(12)]
 
         def unfinished() -> int:
-            with platform.db.system() as s:
+            with platform.db.system(reason=SystemReason.OPERATOR) as s:
                 return s.scalar(select(func.count()).select_from(Job).where(Job.status.notin_(TERMINAL_JOB)))
 
         start = threading.Barrier(4)
@@ -276,7 +277,7 @@ def test_concurrent_workers_run_each_stage_exactly_once(platform, monkeypatch):
     assert len({w for _, w in claims}) >= 2  # the workers really raced
     for st in (root, left, right):
         assert sorted(j for j, _ in st.runs) == sorted(job_ids) and {a for _, a in st.runs} == {1}
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         assert set(s.scalars(select(Job.status).where(Job.id.in_(job_ids)))) == {"succeeded"}
         assert set(s.scalars(select(JobStage.status))) == {"succeeded"}
         assert s.scalar(select(func.count()).select_from(UsageRecord)) == 12

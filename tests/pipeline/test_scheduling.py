@@ -13,6 +13,7 @@ from clipdex.errors import MediaRejected
 from clipdex.jobs import runner, scheduler
 from clipdex.jobs.worker import Worker
 from clipdex.models import JobStage, Tenant
+from clipdex.tenancy.system import SystemReason
 
 from tests.conftest import drain, new_tenant, upload
 from tests.media import make_video
@@ -73,7 +74,7 @@ def test_fewer_running_stages_go_first_even_if_served_recently(platform):
         for _ in range(3):
             queue_job(platform, a)
             queue_job(platform, b)
-        with platform.db.system() as s:
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:
             s.execute(update(Tenant).where(Tenant.id == a).values(last_scheduled_at=utcnow() - timedelta(hours=1)))
             s.execute(update(Tenant).where(Tenant.id == b).values(last_scheduled_at=utcnow()))
         held = [scheduler.claim_next(platform, "w"), scheduler.claim_next(platform, "w")]
@@ -91,7 +92,8 @@ def test_enterprise_first_when_backlog_and_running_are_equal(platform):
         for _ in range(3):
             queue_job(platform, pro)
             queue_job(platform, ent)
-        with platform.db.system() as s:  # the enterprise tenant was served more recently: rank still wins
+        # the enterprise tenant was served more recently: rank still wins
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:
             s.execute(update(Tenant).where(Tenant.id == pro).values(last_scheduled_at=utcnow() - timedelta(hours=1)))
             s.execute(update(Tenant).where(Tenant.id == ent).values(last_scheduled_at=utcnow()))
         assert scheduler.claim_next(platform, "w").tenant_id == ent
@@ -107,7 +109,8 @@ def test_free_tier_runs_one_stage_at_a_time(platform):
         assert held.tenant_id == free
         assert scheduler.claim_next(platform, "w") is None  # at its cap, with two more ready stages
 
-        with platform.db.system() as s:  # two outstanding, as a race between two claimers can leave it
+        # two outstanding, as a race between two claimers can leave it
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:
             extra = s.scalars(select(JobStage.id).where(JobStage.tenant_id == free, JobStage.status == "ready")).first()
             s.execute(update(JobStage).where(JobStage.id == extra).values(
                 status="running", lease_owner="other", lease_token=JobStage.lease_token + 1,
@@ -118,12 +121,12 @@ def test_free_tier_runs_one_stage_at_a_time(platform):
         queue_job(platform, other)
         assert scheduler.claim_next(platform, "w").tenant_id == other  # skipped, not blocking others
         assert scheduler.claim_next(platform, "w") is None
-        with platform.db.system() as s:  # the extra one finishes (its worker gives it back)
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:  # the extra one finishes (its worker gives it back)
             s.execute(update(JobStage).where(JobStage.id == extra).values(status="ready", lease_owner=None))
 
         assert runner.execute(platform, held) == "succeeded"
         assert scheduler.claim_next(platform, "w").tenant_id == free  # a slot is free again
-        with platform.db.system() as s:
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:
             running = s.scalar(select(func.count()).select_from(JobStage).where(
                 JobStage.tenant_id == free, JobStage.status == "running"))
         assert running == 1

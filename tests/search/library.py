@@ -29,7 +29,7 @@ def spoken_video(tmp: Path, name: str, text: str) -> Path:
 
 def pipeline_platform(tmp: Path, stages: set[str], **overrides) -> Platform:
     """A SQLite platform that plans only ``stages``."""
-    registry.load_builtin()
+    registry.discover()
     off = [n for n in registry.all_stages() if n not in stages]
     return Platform.from_settings(migrated_sqlite_settings(tmp, disabled_stages=off, asr_threads=2, **overrides))
 

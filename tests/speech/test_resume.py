@@ -13,10 +13,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from clipdex.evaluation.wer import error_rate
 from clipdex.models import JobStage
 from clipdex.platform import Platform
 from clipdex.storage import keys
-from clipdex.speech.wer import error_rate
 from tests.conftest import drain, migrated_sqlite_settings
 from tests.speech import media
 
@@ -37,7 +37,7 @@ from clipdex.jobs.worker import Worker
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
 from clipdex.settings import Settings
-registry.load_builtin()
+registry.discover()
 Worker(Platform.from_settings(Settings()), name="victim").drain()
 """
 

@@ -9,7 +9,8 @@ import pytest
 
 from clipdex.models import SpeakerProfile
 from clipdex.pipeline import registry
-from clipdex.speech import transcript
+from clipdex.pipeline.artifacts import Speakers
+from clipdex.tenancy.system import SystemReason
 from tests.conftest import api_client, drain, migrated_sqlite_settings, new_tenant, open_platform, upload
 from tests.speech import media
 
@@ -43,7 +44,7 @@ def second_clip(tmp_path_factory):
 
 def _speakers_json(p, tenant_id, vid):
     with p.db.tenant(tenant_id, readonly=True) as s:
-        return transcript.artifact_json(p, s, uuid.UUID(vid), "diarize", "speakers.json")
+        return Speakers.doc_of(p, s, uuid.UUID(vid))
 
 
 def test_named_voice_is_recognised_in_the_tenants_other_videos(voice_client, voice_platform, dialogue_wav,
@@ -94,6 +95,6 @@ def test_named_voice_is_recognised_in_the_tenants_other_videos(voice_client, voi
     r = c.post(f"{V}/videos/{second}/speakers/S2/name", headers=alpha.headers, json={"name": "Alice"})
     assert r.json()["id"] == alice["id"] and r.json()["samples"] == 2
     assert c.delete(f"{V}/speakers/{alice['id']}", headers=alpha.headers).status_code == 204
-    with p.db.system() as s:
+    with p.db.system(reason=SystemReason.OPERATOR) as s:
         assert s.get(SpeakerProfile, uuid.UUID(alice["id"])) is None
     assert c.get(f"{V}/videos/{second}/transcript", headers=alpha.headers).json()["speaker_names"] == {}

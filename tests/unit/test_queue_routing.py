@@ -7,7 +7,7 @@ from clipdex.settings import Settings
 
 
 def test_transcription_follows_the_configured_device(tmp_path):
-    registry.load_builtin()
+    registry.discover()
     cpu, gpu = Settings(data_dir=tmp_path), Settings(data_dir=tmp_path, asr_device="cuda")
     stages = registry.all_stages()
     assert registry.queue_of(stages["transcribe"], cpu) == "cpu"

@@ -88,15 +88,18 @@ def test_delete_person_scrubs_faces_json_and_purge_deletes_everything(client, pl
 
 
 def test_a_run_stores_no_faces_once_the_switch_is_off(client, platform, tenant_a, tmp_path):
-    from types import SimpleNamespace
-
-    from clipdex.analyzers.visual import _store_faces
+    from clipdex.analyzers.visual import store_faces
+    from clipdex.pipeline.artifacts import BlobOut
+    from clipdex.pipeline.stage import Commit
 
     h = tenant_a.headers
     assert client.put("/api/v1/people/settings", headers=h, json={"face_analysis": False}).status_code == 200
-    ctx = SimpleNamespace(platform=platform, video=SimpleNamespace(tenant_id=tenant_a.id, id=uuid.uuid4()))
-    track = SimpleNamespace(embeddings=[np.ones(512)], embedding=np.ones(512, np.float32))
-    out = _store_faces(ctx, tmp_path, [track])  # faces found before the switch flipped
-    assert out["face_tracks"] == 0 and "faces_skipped" in out
+    face = NewFace(0, 1, 0.0, 1.0, [0, 0, 10, 10], [], np.ones(512, np.float32), 0.9, "k")  # found before the flip
+    saved, output = [], {"face_tracks": 1}
+    write = store_faces([face], [BlobOut("face-00001.jpg", b"jpeg", "image/jpeg")])
+    with platform.db.tenant(tenant_a.id) as s:  # what the runner does in the stage's fenced commit
+        write(Commit(session=s, tenant_id=tenant_a.id, video_id=uuid.uuid4(), output=output, save=saved.append))
+    assert output["face_tracks"] == 0 and "faces_skipped" in output
+    assert saved == []  # neither the crop nor faces.json
     with platform.db.tenant(tenant_a.id) as s:
         assert s.scalar(select(func.count()).select_from(Person)) == 0

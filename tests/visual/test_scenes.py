@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
-from pathlib import Path
-from types import SimpleNamespace
 
 from clipdex.analyzers.scenes import ScenesStage, regroup
+from clipdex.pipeline.artifacts import Scenes, Shots, Transcript, VisualScenes
+from clipdex.pipeline.stage import StageContext
 
 
 def _shots(*edges: float) -> list[dict]:
@@ -53,31 +52,21 @@ def test_boundary_at_a_sentence_end_is_kept_and_long_silence_splits():
     assert [sc["shots"] for sc in regroup(shots, _scenes([0], [1, 2], [3]), [])] == [[0], [1, 2], [3]]
 
 
-def test_stage_reads_the_transcript_artifact(monkeypatch, tmp_path):
+def test_stage_reads_the_transcript_artifact():
     shots = _shots(0, 2, 4, 6)
-    docs = {("visual", "shots.json"): {"fps": 25, "frames": 150, "shots": shots},
-            ("visual", "scenes.json"): {"scenes": _scenes([0], [1, 2])},
-            ("transcribe", "transcript.json"): {"segments": [{"words": _words(1.0, 5.8)}]}}
-    monkeypatch.setattr("clipdex.speech.transcript.artifact_json",
-                        lambda platform, s, vid, stage, name: docs.get((stage, name)))
-    written: dict[str, dict] = {}
-
-    @contextlib.contextmanager
-    def scratch():
-        yield str(tmp_path)
-
-    ctx = SimpleNamespace(
-        inputs={"visual": {"shots": 3}}, video=SimpleNamespace(tenant_id=uuid.uuid4(), id=uuid.uuid4()),
-        platform=SimpleNamespace(db=SimpleNamespace(tenant=lambda tid: contextlib.nullcontext(None))),
-        scratch_dir=scratch,
-        write_artifact=lambda name, path, ctype: written.setdefault(name, json.loads(Path(path).read_text())))
+    inputs = {Shots: Shots({"fps": 25, "frames": 150, "shots": shots}),
+              VisualScenes: VisualScenes({"scenes": _scenes([0], [1, 2])}),
+              Transcript: Transcript({"segments": [{"words": _words(1.0, 5.8)}]})}
+    ctx = StageContext(platform=None, video=None, job_id=uuid.uuid4(), stage_name="scenes", stage_version="1",
+                       attempt=1, upstream={"visual": {"shots": 3}}, report_progress=lambda f: None,
+                       check_alive=lambda: None, loaded=inputs)
     out = ScenesStage().run(ctx)
     # the 2 s cut falls inside continuous speech and no pause is near: one scene
-    assert out == {"scenes": 1, "visual_scenes": 2, "speech_words": 16}
-    assert [sc["shots"] for sc in written["scenes.json"]["scenes"]] == [[0, 1, 2]]
-    docs.pop(("transcribe", "transcript.json"))  # no transcript: the visual scenes stand
-    written.clear()
-    assert ScenesStage().run(ctx)["scenes"] == 2
+    assert out.output == {"scenes": 1, "visual_scenes": 2, "speech_words": 16}
+    [doc] = out.artifacts
+    assert isinstance(doc, Scenes) and [sc["shots"] for sc in doc.doc["scenes"]] == [[0, 1, 2]]
+    inputs[Transcript] = None  # no transcript: the visual scenes stand
+    assert ScenesStage().run(ctx).output["scenes"] == 2
 
 
 def test_api_prefers_the_speech_aware_scenes(client, platform, tenant_a, tmp_path):

@@ -6,21 +6,19 @@ from pathlib import Path
 
 from clipdex.media.formats import pinned_for
 from clipdex.media.transcode import extract_audio
-from clipdex.pipeline import registry
+from clipdex.pipeline.stage import StageResult
 
 
 class ExtractAudioStage:
     name, version = "extract_audio", "1"
     requires = ("probe",)
-    produces = ("audio.wav",)
+    inputs = ()
+    outputs = ("audio.wav",)
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        if not ctx.inputs.get("probe", {}).get("has_audio"):
-            return {"skipped": "no audio stream"}
+        if not ctx.upstream.get("probe", {}).get("has_audio"):
+            return StageResult.skipped("no audio stream")
         with ctx.source_path() as src, ctx.scratch_dir() as tmp:
             out = Path(tmp) / "audio.wav"
             ctx.progress(0.05)
@@ -30,4 +28,4 @@ class ExtractAudioStage:
         return {"sample_rate": 16000, "channels": 1}
 
 
-registry.register(ExtractAudioStage())
+STAGE = ExtractAudioStage()

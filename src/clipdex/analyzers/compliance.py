@@ -11,7 +11,6 @@ carry a verdict and the video can be listed by it.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from clipdex.compliance.picture import PictureOptions, PicturePass
 from clipdex.db.types import utcnow
 from clipdex.media.formats import pinned_for
 from clipdex.media.frames import frame_spec, read_frames
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import BlobOut, Input, Measurements, OnScreenText, SoundEvents, Source
+from clipdex.pipeline.stage import Commit, StageResult
+from clipdex.speech.transcript import ReaderTranscript
 
 VERSION = "1"
 
@@ -40,7 +41,8 @@ def video_facts(media: dict, probe: dict) -> dict:
 def picture_pass(ctx, src: Path, fmt: str, duration: float) -> tuple[PicturePass, dict]:
     st = ctx.settings
     spec = frame_spec(ctx.video.media, st.compliance_width)
-    pp = PicturePass(spec.fps, PictureOptions(nudity=st.compliance_nudity, nudity_period_s=st.compliance_nudity_period_s))
+    pp = PicturePass(spec.fps, PictureOptions(nudity=st.compliance_nudity,
+                                              nudity_period_s=st.compliance_nudity_period_s))
     for f in read_frames(st, src, spec, fmt=fmt):
         pp.feed(f.t, f.image)
         if f.index % 250 == 0:
@@ -53,25 +55,35 @@ def picture_pass(ctx, src: Path, fmt: str, duration: float) -> tuple[PicturePass
     return pp, out
 
 
+class DefaultPolicy(Input):
+    """The tenant's default compliance policy (or the deployment's preset), as the stage starts."""
+
+    def __init__(self, policy: dict) -> None:
+        self.policy = policy
+
+    @classmethod
+    def load(cls, src: Source) -> "DefaultPolicy":
+        from clipdex.compliance import service
+
+        return cls(service.resolve(src.session, src.tenant_id, None, None,
+                                   src.platform.settings.compliance_default_policy))
+
+
 def copied_inputs(ctx) -> dict:
     """Words, segments, on-screen text and sound events from the stages that ran (None: not run)."""
-    from clipdex.speech import transcript as tr
-
-    v, inputs, out = ctx.video, ctx.inputs, {}
-    with ctx.platform.db.tenant(v.tenant_id, readonly=True) as s:
-        words = segments = None
-        if "transcribe" in inputs and not inputs["transcribe"].get("skipped"):
-            doc = tr.load(ctx.platform, s, v.id)
-            segments = [[seg["start"], seg["end"]] for seg in doc["segments"]]
-            words = [{"w": w["word"], "s": w["start"], "e": w["end"]} for seg in doc["segments"] for w in seg["words"]]
-            out["transcript_language"] = doc.get("language")
-        out["words"], out["segments"] = words, segments
-        text = tr.artifact_json(ctx.platform, s, v.id, "visual", "text.json") if "visual" in inputs else None
-        out["screen_text"] = ([{"text": sp["text"], "start_s": sp["start_s"], "end_s": sp["end_s"]}
-                               for sp in text.get("spans", [])] if text is not None else None)
-        ev = tr.artifact_json(ctx.platform, s, v.id, "sound_events", "sound_events.json") \
-            if "sound_events" in inputs else None
-        out["sound_events"] = ev.get("events", []) if ev is not None else None
+    upstream, out = ctx.upstream, {}
+    words = segments = None
+    doc = ctx.input(ReaderTranscript).doc if ctx.ran("transcribe") and ctx.input(ReaderTranscript) else None
+    if doc is not None:
+        segments = [[seg["start"], seg["end"]] for seg in doc["segments"]]
+        words = [{"w": w["word"], "s": w["start"], "e": w["end"]} for seg in doc["segments"] for w in seg["words"]]
+        out["transcript_language"] = doc.get("language")
+    out["words"], out["segments"] = words, segments
+    text = ctx.input(OnScreenText) if "visual" in upstream else None
+    out["screen_text"] = ([{"text": sp["text"], "start_s": sp["start_s"], "end_s": sp["end_s"]}
+                           for sp in text.doc.get("spans", [])] if text is not None else None)
+    ev = ctx.input(SoundEvents) if "sound_events" in upstream else None
+    out["sound_events"] = ev.doc.get("events", []) if ev is not None else None
     return out
 
 
@@ -80,14 +92,12 @@ class ComplianceStage:
     requires = ("probe",)
     # reuses what these produced when they are planned (words, on-screen text, sound events)
     after = ("transcribe", "diarize", "visual", "sound_events")
-    produces = ("measurements.json",)
+    inputs = (ReaderTranscript, OnScreenText, SoundEvents, DefaultPolicy)
+    outputs = (Measurements, "evidence-*.jpg")
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        probe = ctx.inputs.get("probe", {})
+        probe = ctx.upstream.get("probe", {})
         facts = video_facts(ctx.video.media, probe)
         duration = float(facts["duration_s"] or ctx.video.duration_s or 0.0)
         fmt = pinned_for(ctx.video.media)
@@ -110,27 +120,26 @@ class ComplianceStage:
             m.update(copied_inputs(ctx))
             m["measured_at"] = utcnow().isoformat()
             m["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
-            for name, data in (pp.evidence.items() if pp else ()):
-                p = Path(tmp) / name
-                p.write_bytes(data)
-                ctx.write_artifact(name, p, "image/jpeg", kind="evidence", blurred=True)
-            out = Path(tmp) / "measurements.json"
-            out.write_text(json.dumps(m, separators=(",", ":")))
-            ctx.write_artifact("measurements.json", out, "application/json", version=1)
-        return {"timings_s": m["timings_s"], **judge(ctx, m)}
-
-
-def judge(ctx, m: dict) -> dict:
-    """The verdict against the tenant's default policy, stored for listing; the job output carries it."""
-    from clipdex.compliance import service
-
-    v = ctx.video
-    with ctx.platform.db.tenant(v.tenant_id) as s:
-        policy = service.resolve(s, v.tenant_id, None, None, ctx.settings.compliance_default_policy)
+        policy = ctx.input(DefaultPolicy).policy
         report = evaluate(m, policy)
-        service.store_result(s, v.tenant_id, v.id, report)
-    return {"verdict": report["verdict"], "policy": policy["name"], "policy_version": policy.get("version"),
-            "violations": report["counts"]["violation"], "warnings": report["counts"]["warning"]}
+        return StageResult(
+            output={"timings_s": m["timings_s"], "verdict": report["verdict"], "policy": policy["name"],
+                    "policy_version": policy.get("version"), "violations": report["counts"]["violation"],
+                    "warnings": report["counts"]["warning"]},
+            artifacts=[Measurements(m, meta={"version": 1})] + [
+                BlobOut(name, data, "image/jpeg", {"kind": "evidence", "blurred": True})
+                for name, data in (pp.evidence.items() if pp else ())],
+            rows=[store_verdict(report)])
 
 
-registry.register(ComplianceStage())
+def store_verdict(report: dict):
+    """The verdict against the tenant's default policy, stored for listing (in the stage's commit)."""
+    def write(c: Commit) -> None:
+        from clipdex.compliance import service
+
+        service.store_result(c.session, c.tenant_id, c.video_id, report)
+
+    return write
+
+
+STAGE = ComplianceStage()

@@ -10,14 +10,13 @@ named voices it matched (``names``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from clipdex.analyzers.runtime import models
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import Audio, Input, Source, Speakers
+from clipdex.pipeline.stage import StageResult
 from clipdex.speech.audio import SR, stage_audio
 from clipdex.speech.speakers import match, tenant_profiles, unit
 
@@ -109,30 +108,38 @@ def diarize(audio: np.ndarray, opts: DiarizationOptions = DiarizationOptions()) 
     return {"version": 2, "speakers": speakers, "turns": turns, "centroids": centroids, "names": {}}
 
 
+class VoiceProfiles(Input):
+    """The tenant's named voices, to name the speakers found (this tenant's only)."""
+
+    def __init__(self, profiles: list) -> None:
+        self.profiles = profiles
+
+    @classmethod
+    def load(cls, src: Source) -> "VoiceProfiles":
+        profiles = tenant_profiles(src.session, src.tenant_id)
+        for p in profiles:  # read after the session closes
+            src.session.expunge(p)
+        return cls(profiles)
+
+
 class DiarizeStage:
     name, version = "diarize", "2"
     requires = ("extract_audio",)
-    produces = ("speakers.json",)
+    inputs = (Audio, VoiceProfiles)
+    outputs = (Speakers,)
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        if ctx.inputs.get("extract_audio", {}).get("skipped"):
-            return {"skipped": "no audio"}
+        if ctx.upstream.get("extract_audio", {}).get("skipped"):
+            return StageResult.skipped("no audio")
         audio = stage_audio(ctx)
         ctx.progress(0.1)
         result = diarize(audio, DiarizationOptions(threshold=ctx.settings.diarization_threshold))
-        with ctx.platform.db.tenant(ctx.video.tenant_id, readonly=True) as s:  # this tenant's voices only
-            result["names"] = match(result["centroids"], tenant_profiles(s, ctx.video.tenant_id))
+        result["names"] = match(result["centroids"], ctx.input(VoiceProfiles).profiles)
         ctx.check_alive()
-        with ctx.scratch_dir() as tmp:
-            out = Path(tmp) / "speakers.json"
-            out.write_text(json.dumps(result))
-            ctx.write_artifact("speakers.json", out, "application/json", speakers=len(result["speakers"]))
-        return {"speakers": len(result["speakers"]), "turns": len(result["turns"]),
-                "named": sorted(n["name"] for n in result["names"].values())}
+        return StageResult(output={"speakers": len(result["speakers"]), "turns": len(result["turns"]),
+                                   "named": sorted(n["name"] for n in result["names"].values())},
+                           artifacts=[Speakers(result, meta={"speakers": len(result["speakers"])})])
 
 
-registry.register(DiarizeStage())
+STAGE = DiarizeStage()

@@ -6,18 +6,19 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from clipdex.errors import Conflict
+from clipdex.errors import DuplicateVideo
 from clipdex.ingest.importer import policy_for
 from clipdex.ingest.ssrf import fetch
 from clipdex.models import Video
-from clipdex.pipeline import registry
+from clipdex.pipeline.stage import StageResult
 from clipdex.storage import keys
 
 
 class FetchStage:
     name, version = "fetch", "1"
     requires: tuple[str, ...] = ()
-    produces = ("original",)
+    inputs = ()
+    outputs = ("original",)
     queue = "cpu"
 
     def applies(self, video) -> bool:
@@ -28,17 +29,17 @@ class FetchStage:
         with ctx.scratch_dir() as tmp:
             got = fetch(v.source_url, Path(tmp), policy_for(ctx.settings, ctx.tier), "download")
             ctx.check_alive()
-            with ctx.platform.db.tenant(v.tenant_id) as s:
+            with ctx.lookup() as s:  # depends on the bytes just fetched: it cannot be an input
                 dup = s.scalar(select(Video.id).where(Video.tenant_id == v.tenant_id, Video.sha256 == got.sha256,
                                                       Video.id != v.id))
             if dup is not None:
-                raise Conflict(f"This file was already imported as video {dup}.", code="video.duplicate",
-                               status=422)
+                raise DuplicateVideo(f"This file was already imported as video {dup}.", existing_id=str(dup))
             ext = got.filename.rsplit(".", 1)[-1].lower() if "." in got.filename else "bin"
             key = keys.original(v.tenant_id, v.id, ext if ext.isalnum() and len(ext) <= 8 else "bin")
             ctx.platform.blobs.adopt_file(key, got.path)
-        ctx.video_updates.update(blob_key=key, size_bytes=got.size, sha256=got.sha256, filename=got.filename)
-        return {"size_bytes": got.size, "sha256": got.sha256}
+        return StageResult(output={"size_bytes": got.size, "sha256": got.sha256},
+                           video={"blob_key": key, "size_bytes": got.size, "sha256": got.sha256,
+                                  "filename": got.filename})
 
 
-registry.register(FetchStage())
+STAGE = FetchStage()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from clipdex.pipeline import registry
 from clipdex.search.indexer import index_video
 
 
@@ -11,11 +10,8 @@ class IndexStage:
     requires = ("probe",)
     # runs last among whatever content stages are planned; each contributes rows when present
     after = ("transcribe", "diarize", "visual", "scenes", "sound_events", "summarize")
-    produces = ()
+    inputs, outputs = (), ()
     queue = "cpu"
-
-    def applies(self, video) -> bool:
-        return True
 
     def run(self, ctx):
         ctx.check_alive()
@@ -24,4 +20,4 @@ class IndexStage:
         return out
 
 
-registry.register(IndexStage())
+STAGE = IndexStage()

@@ -209,7 +209,8 @@ def _grow(rects: list[tuple[int, int, int, int]], boxes: list[list[float]], w: i
     """Rectangles grown over every box they touch and merged where they overlap: a line is always
     examined whole, never cut by the edge of a region."""
     items = [(x, y, x + rw, y + rh) for x, y, rw, rh in rects]
-    extra = [(max(0, int(bx) - pad), max(0, int(by) - pad), min(w, int(bx + bw) + 1 + pad), min(h, int(by + bh) + 1 + pad))
+    extra = [(max(0, int(bx) - pad), max(0, int(by) - pad),
+              min(w, int(bx + bw) + 1 + pad), min(h, int(by + bh) + 1 + pad))
              for bx, by, bw, bh in boxes]
     changed = True
     while changed:
@@ -301,7 +302,8 @@ class TextTracker:
         now, before = int(blocks[_cells(region, 16)].sum()), int(self.ref_blocks[_cells(region, 16)].sum())
         return now > before * (1 + self.new_blocks) + 1
 
-    def _changed_regions(self, small: np.ndarray, shape: tuple[int, int]) -> tuple[list[tuple[int, int, int, int]], bool]:
+    def _changed_regions(self, small: np.ndarray,
+                         shape: tuple[int, int]) -> tuple[list[tuple[int, int, int, int]], bool]:
         """Frame rectangles to examine again (changed areas grown over the lines they touch), and
         whether that is the whole frame (a cut, a new slide layout, the first sample)."""
         h, w = shape
@@ -313,7 +315,8 @@ class TextTracker:
         # wider than tall: the glyphs of one line join into one region
         mask = cv2.dilate(changed, np.ones((3, 9), np.uint8))
         q = self.quarter
-        rects = [(x * q, y * q, min(w - x * q, bw * q), min(h - y * q, bh * q)) for x, y, bw, bh in _components(mask, 1)]
+        rects = [(x * q, y * q, min(w - x * q, bw * q), min(h - y * q, bh * q))
+                 for x, y, bw, bh in _components(mask, 1)]
         rects = _grow(rects, [ln.box for ln in self.lines], w, h)
         if sum(rw * rh for _, _, rw, rh in rects) > self.full_read_share * w * h:
             return [(0, 0, w, h)], True

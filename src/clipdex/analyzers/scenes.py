@@ -18,12 +18,10 @@ document has the visual stage's shape (``{"scenes": [...]}``), so ``GET /scenes`
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left
 from dataclasses import dataclass
-from pathlib import Path
-
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import Scenes, Shots, Transcript, VisualScenes
+from clipdex.pipeline.stage import StageResult
 
 _SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
 
@@ -134,41 +132,26 @@ def regroup(shots: list[dict], scenes: list[dict], words: list[dict],
     return out
 
 
-def transcript_words(transcript: dict | None) -> list[dict]:
-    if not transcript:
-        return []
-    return [w for seg in transcript.get("segments") or [] for w in seg.get("words") or []]
-
-
 class ScenesStage:
     name, version = "scenes", "1"
     requires = ("visual",)
     after = ("transcribe",)  # use the transcript when transcription is planned for the job
-    produces = ("scenes.json",)
+    inputs = (Shots, VisualScenes, Transcript)
+    outputs = (Scenes,)
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        if ctx.inputs.get("visual", {}).get("skipped"):
-            return {"skipped": "no visual analysis"}
-        from clipdex.speech.transcript import artifact_json
-
-        v = ctx.video
-        with ctx.platform.db.tenant(v.tenant_id) as s:
-            shots_doc = artifact_json(ctx.platform, s, v.id, "visual", "shots.json")
-            scenes_doc = artifact_json(ctx.platform, s, v.id, "visual", "scenes.json")
-            transcript = artifact_json(ctx.platform, s, v.id, "transcribe", "transcript.json")
-        if shots_doc is None or scenes_doc is None:
-            return {"skipped": "no shots"}
-        words = transcript_words(transcript)
-        scenes = regroup(shots_doc["shots"], scenes_doc["scenes"], words)
-        with ctx.scratch_dir() as tmp:
-            p = Path(tmp) / "scenes.json"
-            p.write_text(json.dumps({"scenes": scenes, "speech_words": len(words)}))
-            ctx.write_artifact("scenes.json", p, "application/json")
-        return {"scenes": len(scenes), "visual_scenes": len(scenes_doc["scenes"]), "speech_words": len(words)}
+        if ctx.upstream.get("visual", {}).get("skipped"):
+            return StageResult.skipped("no visual analysis")
+        shots, visual = ctx.input(Shots), ctx.input(VisualScenes)
+        if shots is None or visual is None:
+            return StageResult.skipped("no shots")
+        transcript = ctx.input(Transcript)
+        words = transcript.words() if transcript else []
+        scenes = regroup(shots.doc["shots"], visual.doc["scenes"], words)
+        return StageResult(
+            output={"scenes": len(scenes), "visual_scenes": len(visual.doc["scenes"]), "speech_words": len(words)},
+            artifacts=[Scenes({"scenes": scenes, "speech_words": len(words)})])
 
 
-registry.register(ScenesStage())
+STAGE = ScenesStage()

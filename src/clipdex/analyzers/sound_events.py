@@ -9,14 +9,14 @@ bands 125-7500 Hz, no filter norm, magnitude, ``log(mel + 1e-6)``, 96-frame patc
 from __future__ import annotations
 
 import csv
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from clipdex.analyzers.runtime import models
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import Audio, SoundEvents
+from clipdex.pipeline.stage import StageResult
 from clipdex.speech.audio import SR, stage_audio
 
 PATCH_FRAMES, PATCH_HOP, HOP_S = 96, 48, 0.01
@@ -125,7 +125,8 @@ def detect(audio: np.ndarray) -> dict:
         cols = [index[n] for n in names if n in index]
         tag_scores = s[:, cols].max(axis=1)
         for a, b in _runs(tag_scores >= thr):
-            events.append({"tag": tag, "start": round(float(a * STEP_S), 2), "end": round(float(min(duration, b * STEP_S + PATCH_S)), 2),
+            events.append({"tag": tag, "start": round(float(a * STEP_S), 2),
+                           "end": round(float(min(duration, b * STEP_S + PATCH_S)), 2),
                            "confidence": round(float(tag_scores[a:b + 1].max()), 3)})
     events += silence_events(audio)
     events.sort(key=lambda e: (e["start"], e["tag"]))
@@ -141,30 +142,26 @@ def silence_events(audio: np.ndarray, min_s: float = 1.0) -> list[dict]:
         return []
     rms = np.sqrt((audio[: n * win].reshape(n, win) ** 2).mean(axis=1) + 1e-12)
     quiet = 20 * np.log10(rms) < SILENCE_DBFS
-    return [{"tag": "silence", "start": round(float(a * 0.1), 2), "end": round(float((b + 1) * 0.1), 2), "confidence": 1.0}
+    return [{"tag": "silence", "start": round(float(a * 0.1), 2), "end": round(float((b + 1) * 0.1), 2),
+             "confidence": 1.0}
             for a, b in _runs(quiet, max_gap=0) if (b + 1 - a) * 0.1 >= min_s]
 
 
 class SoundEventsStage:
     name, version = "sound_events", "1"
     requires = ("extract_audio",)
-    produces = ("sound_events.json",)
+    inputs = (Audio,)
+    outputs = (SoundEvents,)
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        if ctx.inputs.get("extract_audio", {}).get("skipped"):
-            return {"skipped": "no audio"}
+        if ctx.upstream.get("extract_audio", {}).get("skipped"):
+            return StageResult.skipped("no audio")
         result = detect(stage_audio(ctx))
         ctx.check_alive()
-        with ctx.scratch_dir() as tmp:
-            out = Path(tmp) / "sound_events.json"
-            out.write_text(json.dumps(result))
-            ctx.write_artifact("sound_events.json", out, "application/json", events=len(result["events"]))
         tags = sorted({e["tag"] for e in result["events"]})
-        return {"events": len(result["events"]), "tags": tags}
+        return StageResult(output={"events": len(result["events"]), "tags": tags},
+                           artifacts=[SoundEvents(result, meta={"events": len(result["events"])})])
 
 
-registry.register(SoundEventsStage())
+STAGE = SoundEventsStage()

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import Scenes, Summary, VisualScenes, first
+from clipdex.pipeline.stage import StageResult
+from clipdex.speech.transcript import ReaderTranscript
 
 
 def scene_cuts(scenes_doc: dict | None) -> list[float]:
@@ -17,32 +18,24 @@ class SummarizeStage:
     name, version = "summarize", "1"
     requires = ("transcribe",)
     after = ("visual", "scenes")  # chapter boundaries snap to scene cuts when those stages are planned too
-    produces = ("summary.json",)
+    inputs = (ReaderTranscript, Scenes, VisualScenes)
+    outputs = (Summary,)
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        if ctx.inputs.get("transcribe", {}).get("skipped"):
-            return {"skipped": "no transcript"}
+        transcript = ctx.input(ReaderTranscript)
+        if ctx.upstream.get("transcribe", {}).get("skipped") or transcript is None:
+            return StageResult.skipped("no transcript")
         from clipdex.rag.summarize import summary_document
         from clipdex.search.embed import get_embedder
-        from clipdex.speech import transcript as tr
 
         v = ctx.video
-        with ctx.platform.db.tenant(v.tenant_id, readonly=True) as s:
-            transcript = tr.load(ctx.platform, s, v.id)
-            scenes = (tr.artifact_json(ctx.platform, s, v.id, "scenes", "scenes.json")
-                      or tr.artifact_json(ctx.platform, s, v.id, "visual", "scenes.json"))
-        ctx.check_alive()
-        doc = summary_document(transcript, get_embedder(ctx.settings), duration=v.duration_s,
-                               scene_cuts=scene_cuts(scenes), fallback_title=Path(v.filename or "").stem)
-        with ctx.scratch_dir() as tmp:
-            p = Path(tmp) / "summary.json"
-            p.write_text(json.dumps(doc))
-            ctx.write_artifact("summary.json", p, "application/json")
-        return {"chapters": len(doc["chapters"]), "sentences": doc["sentence_count"]}
+        scenes = first(ctx.input(Scenes), ctx.input(VisualScenes))
+        doc = summary_document(transcript.doc, get_embedder(ctx.settings), duration=v.duration_s,
+                               scene_cuts=scene_cuts(scenes.doc if scenes else None),
+                               fallback_title=Path(v.filename or "").stem)
+        return StageResult(output={"chapters": len(doc["chapters"]), "sentences": doc["sentence_count"]},
+                           artifacts=[Summary(doc)])
 
 
-registry.register(SummarizeStage())
+STAGE = SummarizeStage()

@@ -10,28 +10,10 @@ from pathlib import Path
 
 from clipdex.media.formats import pinned_for
 from clipdex.media.transcode import still_frame
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import Poster
+from clipdex.pipeline.stage import StageResult
 
 SIZES = {"poster.jpg": 640, "thumb.jpg": 320}
-
-
-def _visual_poster(ctx) -> tuple[bytes, float | None] | None:
-    """The visual stage's poster.jpg of this video and its time, if it made one."""
-    if "visual" not in ctx.inputs or ctx.inputs["visual"].get("skipped"):
-        return None
-    from sqlalchemy import select
-
-    from clipdex.models import Artifact
-
-    v = ctx.video
-    with ctx.platform.db.tenant(v.tenant_id) as s:
-        art = s.scalar(select(Artifact).where(Artifact.video_id == v.id, Artifact.stage == "visual",
-                                              Artifact.name == "poster.jpg"))
-        key, t = (art.blob_key, (art.meta or {}).get("t")) if art else (None, None)
-    if key is None:
-        return None
-    with ctx.platform.blobs.open(key) as f:
-        return f.read(), t
 
 
 def _from_visual(ctx, tmp: Path, jpeg: bytes) -> bool:
@@ -56,24 +38,25 @@ class ThumbnailStage:
     name, version = "thumbnail", "1"
     requires = ("probe",)
     after = ("visual",)  # when planned, the poster comes from the visual pass (no decode here)
-    produces = tuple(SIZES)
+    inputs = (Poster,)
+    outputs = tuple(SIZES)
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        probe = ctx.inputs.get("probe", {})
+        probe = ctx.upstream.get("probe", {})
         if not probe.get("has_video"):
-            return {"skipped": "no video stream"}
-        poster = _visual_poster(ctx)
+            return StageResult.skipped("no video stream")
+        poster = ctx.input(Poster) if ctx.ran("visual") else None  # this job's poster, not a stale one
         if poster is not None:
+            with poster.open(ctx.platform) as f:
+                jpeg = f.read()
+            at = poster.meta.get("t")
             with ctx.scratch_dir() as tmp:
-                if _from_visual(ctx, Path(tmp), poster[0]):
+                if _from_visual(ctx, Path(tmp), jpeg):
                     for name, width in SIZES.items():
-                        ctx.write_artifact(name, Path(tmp) / name, "image/jpeg", at_s=poster[1], width=width,
+                        ctx.write_artifact(name, Path(tmp) / name, "image/jpeg", at_s=at, width=width,
                                            source="visual")
-                    return {"at_s": poster[1], "source": "visual"}
+                    return {"at_s": at, "source": "visual"}
         duration = probe.get("duration_s") or 0.0
         at = min(duration * 0.1, 10.0)  # early, but past black leaders and fade-ins
         with ctx.source_path() as src, ctx.scratch_dir() as tmp:
@@ -85,4 +68,4 @@ class ThumbnailStage:
         return {"at_s": at}
 
 
-registry.register(ThumbnailStage())
+STAGE = ThumbnailStage()

@@ -18,10 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
-
-from clipdex.models import Tenant
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import Audio, Input, Source, TenantSettings, Transcript
+from clipdex.pipeline.stage import StageResult
 from clipdex.speech import cleanup
 from clipdex.speech import routing
 from clipdex.speech import words as wording
@@ -172,27 +170,32 @@ def assemble(chunks: list[dict], model_name: str, duration_s: float) -> dict:
     return out
 
 
+class GlossaryHints(Input):
+    """The tenant's custom vocabulary for this video, as Whisper hotwords (None: no glossary)."""
+
+    def __init__(self, hotwords: str | None) -> None:
+        self.hotwords = hotwords
+
+    @classmethod
+    def load(cls, src: Source) -> "GlossaryHints":
+        return cls(glossary.hotwords(glossary.terms_for(src.session, src.tenant_id, src.video_id)))
+
+
 class TranscribeStage:
     name, version = "transcribe", "1"
     requires = ("extract_audio",)
-    produces = ("transcript.json",)
+    inputs = (Audio, TenantSettings, GlossaryHints)
+    outputs = (Transcript, "chunk-*.json", "route-*.json")
     queue = "cpu"
 
     def queue_for(self, settings) -> str:
         """Whisper on a GPU runs on the gpu queue's workers; on CPU anywhere."""
         return "gpu" if settings.asr_device.startswith("cuda") else "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
-    def _tenant_settings(self, ctx) -> dict:
-        with ctx.platform.db.tenant(ctx.video.tenant_id, readonly=True) as s:
-            return dict(s.scalar(select(Tenant.settings).where(Tenant.id == ctx.video.tenant_id)) or {})
-
     def _route(self, ctx, audio) -> routing.Route:
         """The model and language for this video, decided once (kept beside the chunks for a resumed job)."""
         st, blobs = ctx.settings, ctx.platform.blobs
-        tenant = self._tenant_settings(ctx)
+        tenant = ctx.input(TenantSettings).values
         chosen = tenant.get("asr_model")
         name = chosen if chosen in st.asr_tenant_models else st.asr_model
         basis = [name, ctx.video.language, tenant.get("asr_language"), st.asr_language_routing,
@@ -211,14 +214,14 @@ class TranscribeStage:
         return route
 
     def run(self, ctx):
-        if ctx.inputs.get("extract_audio", {}).get("skipped"):
-            return {"skipped": "no audio"}
+        if ctx.upstream.get("extract_audio", {}).get("skipped"):
+            return StageResult.skipped("no audio")
         blobs = ctx.platform.blobs
         audio = stage_audio(ctx)
         route = self._route(ctx, audio)
         opts = AsrOptions.from_settings(ctx.settings, route.model)
         model = load_whisper(opts, ctx.settings.resolved_model_cache_dir)
-        hints = glossary.hints_for_stage(ctx)  # the tenant's custom vocabulary (issue 13)
+        hints = ctx.input(GlossaryHints).hotwords  # the tenant's custom vocabulary (issue 13)
         language = route.language if model.model.is_multilingual else "en"
         bounds = chunk_bounds(audio, ctx.settings.asr_chunk_s)
         translate = bool(model.model.is_multilingual)
@@ -257,13 +260,12 @@ class TranscribeStage:
                 ctx.progress(b / SR / total_s)
             transcript = assemble(chunks, opts.model, len(audio) / SR)
             transcript["routing"] = route.public()
-            out = Path(tmp) / "transcript.json"
-            out.write_text(json.dumps(transcript, ensure_ascii=False))
-            ctx.write_artifact("transcript.json", out, "application/json", model=opts.model,
-                               language=transcript["language"], segments=len(transcript["segments"]))
-        return {"model": opts.model, "language": transcript["language"], "routed": route.reason,
-                "segments": len(transcript["segments"]),
-                "chunks": len(bounds), "resumed_chunks": resumed, "translated": bool(transcript["translation"])}
+        stored = Transcript(transcript, meta={"model": opts.model, "language": transcript["language"],
+                                              "segments": len(transcript["segments"])})
+        return StageResult(output={"model": opts.model, "language": transcript["language"], "routed": route.reason,
+                                   "segments": len(transcript["segments"]), "chunks": len(bounds),
+                                   "resumed_chunks": resumed, "translated": bool(transcript["translation"])},
+                           artifacts=[stored])
 
 
-registry.register(TranscribeStage())
+STAGE = TranscribeStage()

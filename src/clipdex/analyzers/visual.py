@@ -8,7 +8,6 @@ short stretch of video (JPEG bytes), one storyboard tile per interval and one cr
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,9 @@ from clipdex.analyzers.ocr import TextTracker
 from clipdex.analyzers.tags import TagTimeline, clip_backend, imagenet_tagger
 from clipdex.media.formats import pinned_for
 from clipdex.media.frames import FrameSpec, frame_spec, read_frames
-from clipdex.pipeline import registry
+from clipdex.pipeline.artifacts import (BlobOut, Cues, Faces, OnScreenText, Poster, Shots, Tags,
+                                         TenantSettings, VisualScenes)
+from clipdex.pipeline.stage import Commit, RowWriter, StageResult
 
 
 @dataclass
@@ -231,13 +232,11 @@ def _vtt(t: float) -> str:
 
 
 def options_for(ctx) -> VisualOptions:
-    from clipdex.models import Tenant
-
     st = ctx.settings
-    with ctx.platform.db.tenant(ctx.video.tenant_id) as s:
-        tenant_settings = dict(s.get(Tenant, ctx.video.tenant_id).settings or {})
+    tenant_settings = ctx.input(TenantSettings).values
     labels = tuple(str(x)[:64] for x in tenant_settings.get("visual_labels", [])[:200])
-    return VisualOptions(max_width=st.visual_width, faces=st.visual_faces and tenant_settings.get("face_analysis", True),
+    return VisualOptions(max_width=st.visual_width,
+                         faces=st.visual_faces and tenant_settings.get("face_analysis", True),
                          ocr=st.visual_ocr, tags=st.visual_tags,
                          clip_model_dir=str(st.clip_model_dir) if st.clip_model_dir else None,
                          clip_labels=labels or tuple(st.clip_default_labels))
@@ -246,19 +245,17 @@ def options_for(ctx) -> VisualOptions:
 class VisualStage:
     name, version = "visual", "1"
     requires = ("probe",)
-    produces = ("shots.json", "scenes.json", "cues.json", "text.json", "tags.json", "faces.json",
-                "storyboard.jpg", "storyboard.vtt", "poster.jpg")
+    inputs = (TenantSettings,)
+    outputs = (Shots, VisualScenes, Cues, OnScreenText, Tags, Faces, Poster.name, "storyboard.jpg", "storyboard.vtt",
+               "keyframe-*.jpg", "face-*.jpg")
     queue = "cpu"
 
-    def applies(self, video) -> bool:
-        return True
-
     def run(self, ctx):
-        if not ctx.inputs.get("probe", {}).get("has_video"):
-            return {"skipped": "no video stream"}
+        if not ctx.upstream.get("probe", {}).get("has_video"):
+            return StageResult.skipped("no video stream")
         opts = options_for(ctx)
         spec = frame_spec(ctx.video.media, opts.max_width)
-        duration = float(ctx.inputs["probe"].get("duration_s") or ctx.video.duration_s or 0.0)
+        duration = float(ctx.upstream["probe"].get("duration_s") or ctx.video.duration_s or 0.0)
         vp = VisualPass(spec, opts, duration)
         started = time.perf_counter()
         with ctx.source_path() as src:
@@ -271,10 +268,10 @@ class VisualStage:
         result = vp.finish()
         ctx.check_alive()
         with ctx.scratch_dir() as tmp:
-            summary = write_outputs(ctx, Path(tmp), vp, result)
-        summary["decode_and_analyze_s"] = round(time.perf_counter() - started, 2)
-        summary["timings_s"] = {k: round(v, 2) for k, v in vp.timings.items()}
-        return summary
+            out = write_outputs(ctx, Path(tmp), vp, result)
+        out.output["decode_and_analyze_s"] = round(time.perf_counter() - started, 2)
+        out.output["timings_s"] = {k: round(v, 2) for k, v in vp.timings.items()}
+        return out
 
 
 def _put(ctx, tmp: Path, name: str, data: bytes | str, ctype: str, **meta) -> str:
@@ -283,7 +280,8 @@ def _put(ctx, tmp: Path, name: str, data: bytes | str, ctype: str, **meta) -> st
     return ctx.write_artifact(name, p, ctype, **meta)
 
 
-def write_outputs(ctx, tmp: Path, vp: VisualPass, r: dict) -> dict:
+def write_outputs(ctx, tmp: Path, vp: VisualPass, r: dict) -> StageResult:
+    """Images go to storage now (``_put``); the documents and face rows are the runner's to write."""
     shots, kfs = r["shots"], r["keyframes"]
     for s in shots:
         c = kfs.get(s.index)
@@ -297,10 +295,8 @@ def write_outputs(ctx, tmp: Path, vp: VisualPass, r: dict) -> dict:
         best = max((kfs[s.index] for s in longer if s.index in kfs), key=lambda c: c.score, default=None)
         if best is not None:
             _put(ctx, tmp, "poster.jpg", best.jpeg, "image/jpeg", t=best.t)
-    _put(ctx, tmp, "shots.json", json.dumps({"fps": r["fps"], "frames": r["frames"],
-                                             "shots": [s.as_dict() for s in shots]}), "application/json")
-    _put(ctx, tmp, "scenes.json", json.dumps({"scenes": r["scenes"]}), "application/json")
-    _put(ctx, tmp, "cues.json", json.dumps(r["cues"]), "application/json")
+    docs = [Shots({"fps": r["fps"], "frames": r["frames"], "shots": [s.as_dict() for s in shots]}),
+            VisualScenes({"scenes": r["scenes"]}), Cues(r["cues"])]
     if vp.tiles:
         sheet, vtt = storyboard(vp.tiles, vp.opts.storyboard_columns, r["duration_s"])
         _put(ctx, tmp, "storyboard.jpg", _jpeg(sheet, 80), "image/jpeg", tiles=len(vp.tiles))
@@ -310,44 +306,60 @@ def write_outputs(ctx, tmp: Path, vp: VisualPass, r: dict) -> dict:
     if r["text"] is not None:
         reads = {"ocr_runs": vp.text.ocr_runs, "gated_out": vp.text.gated_out, "deduped": vp.text.deduped,
                  "lines_recognised": vp.text.recognised, "lines_reused": vp.text.reused}
-        _put(ctx, tmp, "text.json", json.dumps({"spans": r["text"], **reads}), "application/json")
+        docs.append(OnScreenText({"spans": r["text"], **reads}))
         out["text_spans"] = len(r["text"])
         out["text_reads"] = reads
     if r["tags"] is not None:
-        _put(ctx, tmp, "tags.json", json.dumps({"tags": r["tags"]}), "application/json")
+        docs.append(Tags({"tags": r["tags"]}))
         out["tags"] = len(r["tags"])
     if r["tracks"] is not None:
         ft = vp.faces
         out["face_work"] = {"detected_frames": ft.detected_frames, "skipped_frames": ft.skipped_frames,
                             "embedded": ft.embedded}
-        out.update(_store_faces(ctx, tmp, r["tracks"]))
-    return out
+        counts, write = _faces(ctx, r["tracks"])
+        out.update(counts)
+        return StageResult(output=out, artifacts=docs, rows=[write])
+    return StageResult(output=out, artifacts=docs)
 
 
-def _store_faces(ctx, tmp: Path, tracks) -> dict:
-    from clipdex.models import Tenant
-    from clipdex.people.service import NewFace, replace_video_faces
+def _faces(ctx, tracks) -> tuple[dict, RowWriter]:
+    """Face crops, the face rows and faces.json, written by the runner in the stage's commit: the
+    gallery assigns person ids there, and a tenant that switched face analysis off meanwhile (and
+    maybe purged its people) gets nothing written at all."""
+    from clipdex.people.service import NewFace
 
-    with ctx.platform.db.tenant(ctx.video.tenant_id) as s:  # switched off (and maybe purged) meanwhile?
-        if not (s.get(Tenant, ctx.video.tenant_id).settings or {}).get("face_analysis", True):
-            return {"face_tracks": 0, "faces_skipped": "face analysis switched off during the run"}
     tracks = [tr for tr in tracks if tr.embeddings]
     labels = cluster([tr.embedding for tr in tracks])
-    faces = []
+    faces, crops = [], []
     for tr, label in zip(tracks, labels):
         key = None
         if tr.best_crop is not None:
-            key = _put(ctx, tmp, f"face-{tr.id:05d}.jpg", _jpeg(tr.best_crop, 90), "image/jpeg", track=tr.id)
+            name = f"face-{tr.id:05d}.jpg"
+            key = ctx.artifact_key(name)
+            crops.append(BlobOut(name, _jpeg(tr.best_crop, 90), "image/jpeg", {"track": tr.id}))
         faces.append(NewFace(label, tr.id, round(tr.start_s, 3), round(tr.end_s, 3), list(tr.best_box or tr.box),
                              tr.samples, tr.embedding, tr.best_score, key))
-    v = ctx.video
-    with ctx.platform.db.tenant(v.tenant_id) as s:
-        res = replace_video_faces(s, v.tenant_id, v.id, faces)
-    persons = res.pop("person_of_cluster")
-    doc = [{"track": f.track, "person_id": persons.get(str(f.cluster)), "start_s": f.start_s, "end_s": f.end_s,
-            "box": f.box, "thumbnail": f"face-{f.track:05d}.jpg" if f.thumb_key else None} for f in faces]
-    _put(ctx, tmp, "faces.json", json.dumps({"tracks": doc}), "application/json")
-    return {"face_tracks": len(faces), **res}
+    return {"face_tracks": len(faces)}, store_faces(faces, crops)
 
 
-registry.register(VisualStage())
+def store_faces(faces: list, crops: list[BlobOut]) -> RowWriter:
+    def write(c: Commit) -> None:
+        from clipdex.models import Tenant
+        from clipdex.people.service import replace_video_faces
+
+        if not (c.session.get(Tenant, c.tenant_id).settings or {}).get("face_analysis", True):
+            c.output.update(face_tracks=0, faces_skipped="face analysis switched off during the run")
+            return
+        for crop in crops:
+            c.save(crop)
+        res = replace_video_faces(c.session, c.tenant_id, c.video_id, faces)
+        persons = res.pop("person_of_cluster")
+        doc = [{"track": f.track, "person_id": persons.get(str(f.cluster)), "start_s": f.start_s, "end_s": f.end_s,
+                "box": f.box, "thumbnail": f"face-{f.track:05d}.jpg" if f.thumb_key else None} for f in faces]
+        c.save(Faces({"tracks": doc}))
+        c.output.update(res)
+
+    return write
+
+
+STAGE = VisualStage()

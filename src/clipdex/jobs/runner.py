@@ -17,7 +17,8 @@ from clipdex.jobs.scheduler import Claim
 from clipdex.models import Artifact, Job, JobStage, Tenant, Video
 from clipdex.observability import STAGE_SECONDS
 from clipdex.pipeline import registry
-from clipdex.pipeline.stage import LeaseLost, StageContext, VideoView
+from clipdex.pipeline.artifacts import BlobOut, JsonArtifact, PendingArtifact, Source, save_bytes
+from clipdex.pipeline.stage import Commit, LeaseLost, StageContext, StageResult, VideoView
 from clipdex.platform import Platform
 
 log = logging.getLogger("clipdex.jobs")
@@ -70,49 +71,63 @@ class _Lease:
             self.lost.set()
 
 
-def _view(platform: Platform, claim: Claim) -> tuple[VideoView, dict[str, dict]]:
-    with platform.db.tenant(claim.tenant_id) as s:
+def _view(platform: Platform, claim: Claim, stage) -> tuple[VideoView, dict[str, dict], dict]:
+    """The video, the outputs of this job's finished stages, and the stage's declared inputs, loaded."""
+    with platform.db.tenant(claim.tenant_id, readonly=True) as s:
         v = s.get(Video, claim.video_id)
         tier = s.scalar(select(Tenant.tier).where(Tenant.id == claim.tenant_id))
-        inputs = {st.name: st.output or {} for st in s.scalars(select(JobStage).where(
+        upstream = {st.name: st.output or {} for st in s.scalars(select(JobStage).where(
             JobStage.job_id == claim.job_id, JobStage.status.in_(("succeeded", "skipped"))))}
         view = VideoView(id=v.id, tenant_id=v.tenant_id, source=v.source, source_url=v.source_url,
                          blob_key=v.blob_key, filename=v.filename, language=v.language,
                          duration_s=v.duration_s, media=v.media or {}, tier=tier)
-    return view, inputs
+        src = Source(platform, s, claim.tenant_id, claim.video_id)
+        loaded = {kind: kind.load(src) for kind in getattr(stage, "inputs", ())}
+    return view, upstream, loaded
 
 
 def execute(platform: Platform, claim: Claim) -> str:
     """Run ``claim`` to an outcome: succeeded, retry, failed, or lost (someone else owns it now)."""
     stage = registry.get(claim.name)
     started = time.monotonic()
-    view, inputs = _view(platform, claim)
+    view, upstream, loaded = _view(platform, claim, stage)
     chaos.maybe_kill(claim.name, "after_claim", claim.attempt)
     with _Lease(platform, claim) as lease:
         ctx = StageContext(platform=platform, video=view, job_id=claim.job_id, stage_name=claim.name,
-                           stage_version=claim.version, attempt=claim.attempt, inputs=inputs,
-                           report_progress=lease.set_progress, check_alive=lease.check)
+                           stage_version=claim.version, attempt=claim.attempt, upstream=upstream,
+                           report_progress=lease.set_progress, check_alive=lease.check, loaded=loaded)
         if chaos.enabled(claim.name, "mid_work"):
             ctx.report_progress, ctx.check_alive = _mid_work_kill(claim, lease)
         try:
-            output = stage.run(ctx) or {}
+            result = StageResult.of(stage.run(ctx))
+            _check_outputs(stage, result)
             lease.check()
             chaos.maybe_kill(claim.name, "after_artifact", claim.attempt)
+            outcome = _finish_ok(platform, claim, ctx, result)
         except LeaseLost:
             outcome = "lost"
-        except MediaRejected as e:
-            outcome = _finish_failed(platform, claim, e.code, e.detail, permanent=True)
-        except ClipdexError as e:
-            outcome = _finish_failed(platform, claim, e.code, e.detail, permanent=e.status < 500)
-        except Exception as e:  # noqa: BLE001  (any other failure is retried, then reported)
+        except ClipdexError as e:  # MediaRejected and the rest of the catalogue say whether a retry can help
+            outcome = _finish_failed(platform, claim, e.code, e.detail, permanent=not _retryable(e))
+        except Exception as e:  # any other failure is retried, then reported (logged here)
             log.exception("stage %s failed", claim.name, extra={"job_id": claim.job_id, "stage": claim.name})
             outcome = _finish_failed(platform, claim, "job.stage_error",
                                      f"Stage {claim.name} failed ({type(e).__name__}).", permanent=False)
-        else:
-            outcome = _finish_ok(platform, claim, ctx, output)
     STAGE_SECONDS.labels(claim.name, outcome).observe(time.monotonic() - started)
     chaos.maybe_kill(claim.name, "after_commit", claim.attempt)
     return outcome
+
+
+def _retryable(e: ClipdexError) -> bool:
+    """The error's own flag (the catalogue's ``retryable``); a rejected file never gets better."""
+    return not isinstance(e, MediaRejected) and bool(getattr(e, "retryable", False))
+
+
+def _check_outputs(stage, result: StageResult) -> None:
+    """A stage returns only the kinds it declared in ``outputs`` (its own, checked at discovery)."""
+    declared = {k for k in getattr(stage, "outputs", ()) if isinstance(k, type)}
+    for a in result.artifacts:
+        if isinstance(a, JsonArtifact) and type(a) not in declared:
+            raise TypeError(f"stage {stage.name} returned {type(a).__name__}, not among its outputs")
 
 
 def _mid_work_kill(claim: Claim, lease: _Lease):
@@ -144,8 +159,12 @@ def _fence(s, claim: Claim, **values) -> bool:
         synchronize_session=False)).rowcount)
 
 
-def _finish_ok(platform: Platform, claim: Claim, ctx: StageContext, output: dict) -> str:
+def _finish_ok(platform: Platform, claim: Claim, ctx: StageContext, result: StageResult | dict) -> str:
+    """The one place a stage's effects land: blobs of its returned artifacts, their rows, the rows its
+    writers make and the video's columns, all after the lease fence and in the fence's transaction."""
     now = utcnow()
+    result = StageResult.of(result)
+    output = dict(result.output)
     status = "skipped" if output.get("skipped") else "succeeded"
     with platform.db.tenant(claim.tenant_id) as s:
         _lock_job(s, claim.job_id)
@@ -157,19 +176,40 @@ def _finish_ok(platform: Platform, claim: Claim, ctx: StageContext, output: dict
                       output=output, error_code=None, error_message=None):
             s.rollback()
             return "lost"
-        for a in ctx.artifacts:
+        pending = list(ctx.artifacts)
+
+        def save(a) -> None:
+            pending[:] = [p for p in pending if p.name != a.name]
+            pending.append(_save(platform, claim, a))
+
+        for a in result.artifacts:
+            save(a)
+        commit = Commit(session=s, tenant_id=claim.tenant_id, video_id=claim.video_id, output=output, save=save)
+        for write in result.rows:
+            write(commit)
+        if output != result.output:  # a writer added to it
+            s.execute(update(JobStage).where(JobStage.id == claim.stage_id).values(output=output)
+                      .execution_options(synchronize_session=False))
+        for a in pending:
             s.execute(delete(Artifact).where(Artifact.video_id == claim.video_id, Artifact.stage == claim.name,
                                              Artifact.name == a.name))
             s.add(Artifact(tenant_id=claim.tenant_id, video_id=claim.video_id, stage=claim.name,
                            version=claim.version, name=a.name, blob_key=a.blob_key,
                            content_type=a.content_type, size_bytes=a.size_bytes, meta=a.meta))
-        if ctx.video_updates:
+        if result.video:
             video = s.get(Video, claim.video_id)
-            for k, v in ctx.video_updates.items():
+            for k, v in result.video.items():
                 setattr(video, k, v)
         s.flush()
         advance_job(s, claim.job_id)
     return status
+
+
+def _save(platform: Platform, claim: Claim, a: JsonArtifact | BlobOut) -> PendingArtifact:
+    if isinstance(a, JsonArtifact):
+        return a.save(platform, claim.tenant_id, claim.video_id, claim.version)
+    return save_bytes(platform, claim.tenant_id, claim.video_id, claim.name, claim.version, a.name, a.data,
+                      a.content_type, a.meta)
 
 
 def _finish_failed(platform: Platform, claim: Claim, code: str, message: str, *, permanent: bool) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from clipdex.models import Artifact, Face, Person, Video
+from clipdex.pipeline.artifacts import JsonArtifact, OnScreenText, Shots, SoundEvents, Tags
 from clipdex.search.store import words_json
 from clipdex.speech import transcript as transcripts
 from clipdex.speech import words as wording
@@ -37,8 +38,8 @@ class Source:
     keyframes: dict[str, str] = field(default_factory=dict)  # artifact name -> blob key (full and -160)
 
 
-def _doc(platform, s, video_id, stage: str, name: str) -> dict:
-    return transcripts.artifact_json(platform, s, video_id, stage, name) or {}
+def _doc(platform, s, video_id, kind: type[JsonArtifact]) -> dict:
+    return kind.doc_of(platform, s, video_id) or {}
 
 
 def load_source(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> Source | None:
@@ -53,10 +54,10 @@ def load_source(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> Source |
             src.segments, src.language = tr["segments"], tr.get("language")
         except transcripts.NotReady:
             pass
-        src.ocr = _doc(platform, s, video_id, "visual", "text.json").get("spans", [])
-        src.tags = _doc(platform, s, video_id, "visual", "tags.json").get("tags", [])
-        src.shots = _doc(platform, s, video_id, "visual", "shots.json").get("shots", [])
-        src.sounds = [e for e in _doc(platform, s, video_id, "sound_events", "sound_events.json").get("events", [])
+        src.ocr = _doc(platform, s, video_id, OnScreenText).get("spans", [])
+        src.tags = _doc(platform, s, video_id, Tags).get("tags", [])
+        src.shots = _doc(platform, s, video_id, Shots).get("shots", [])
+        src.sounds = [e for e in _doc(platform, s, video_id, SoundEvents).get("events", [])
                       if e.get("tag") != "silence"]
         src.keyframes = {a.name: a.blob_key for a in s.scalars(select(Artifact).where(
             Artifact.video_id == video_id, Artifact.stage == "visual", Artifact.name.like("keyframe-%.jpg")))}

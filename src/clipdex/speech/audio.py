@@ -56,11 +56,11 @@ def chunk_bounds(x: np.ndarray, chunk_s: float, search_s: float = 5.0) -> list[t
 
 
 def stage_audio(ctx) -> np.ndarray:
-    """The 16 kHz mono audio that stage ``extract_audio`` stored for this video."""
-    from clipdex.pipeline import registry
-    from clipdex.storage import keys
+    """The 16 kHz mono audio that stage ``extract_audio`` stored, for a stage that declares ``Audio``."""
+    from clipdex.pipeline.artifacts import Audio
 
-    st = registry.get("extract_audio")
-    key = keys.artifact(ctx.video.tenant_id, ctx.video.id, st.name, st.version, "audio.wav")
-    with ctx.platform.blobs.local_path(key) as p:
+    audio = ctx.input(Audio)
+    if audio is None:
+        raise RuntimeError("the extracted audio of this video is missing")
+    with audio.local_path(ctx.platform) as p:
         return read_wav(p)

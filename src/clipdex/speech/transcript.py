@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clipdex.errors import ClipdexError
-from clipdex.models import Artifact, TranscriptCorrection
+from clipdex.errors import TranscriptNotReady as NotReady, TranslationUnavailable
+from clipdex.models import TranscriptCorrection
+from clipdex.pipeline.artifacts import Input, Source, Speakers, Transcript
 from clipdex.speech import speakers as voices
 from clipdex.speech import words as wording
 
 
-class NotReady(ClipdexError):
-    status, code, title = 409, "transcript.not_ready", "Transcript not ready"
-
-
-class TranslationUnavailable(ClipdexError):
-    status, code, title = 409, "transcript.translation_unavailable", "Translation not available"
-
-
 TRANSLATION_TRACK = "en-translation"
-
-
-def artifact_json(platform, s: Session, video_id: uuid.UUID, stage: str, name: str) -> dict | None:
-    a = s.scalar(select(Artifact).where(Artifact.video_id == video_id, Artifact.stage == stage, Artifact.name == name))
-    if a is None:
-        return None
-    with platform.blobs.open(a.blob_key) as f:
-        return json.load(f)
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -106,9 +90,10 @@ def load(platform, s: Session, video_id: uuid.UUID, *, with_corrections: bool = 
     ``track="en-translation"``: Whisper's English translation instead (no corrections apply to it);
     TranslationUnavailable when the video has none (English speech, or an English-only model).
     """
-    base = artifact_json(platform, s, video_id, "transcribe", "transcript.json")
-    if base is None:
+    stored = Transcript.read(platform, s, video_id)
+    if stored is None:
         raise NotReady("The transcript of this video is not ready yet.")
+    base = stored.doc
     if track == TRANSLATION_TRACK:
         if not base.get("translation"):
             raise TranslationUnavailable("This video has no English translation: it is in English, or the "
@@ -121,7 +106,8 @@ def load(platform, s: Session, video_id: uuid.UUID, *, with_corrections: bool = 
     else:
         base = {k: v for k, v in base.items() if k != "translation"}
         base["track"] = "original"
-    spk = artifact_json(platform, s, video_id, "diarize", "speakers.json")
+    found = Speakers.read(platform, s, video_id)
+    spk = found.doc if found else None
     segments = assign_speakers(base["segments"], spk["turns"] if spk else [])
     if with_corrections:
         rows = s.scalars(select(TranscriptCorrection).where(TranscriptCorrection.video_id == video_id)
@@ -152,3 +138,20 @@ def words_of(transcript: dict) -> list[dict]:
     """Every word with its speaker shown by name where the voice is named, else by label."""
     return [dict(w, speaker=w.get("speaker_name") or w.get("speaker") or seg.get("speaker_name") or seg.get("speaker"))
             for seg in transcript["segments"] for w in seg["words"]]
+
+
+class ReaderTranscript(Input):
+    """The transcript as a reader sees it (``load`` above), as a stage input: summaries and compliance
+    work on the corrected words, with speakers. Read after ``transcribe``, so stages name it there."""
+
+    stage = Transcript.stage
+
+    def __init__(self, doc: dict) -> None:
+        self.doc = doc
+
+    @classmethod
+    def load(cls, src: Source) -> "ReaderTranscript | None":
+        try:
+            return cls(load(src.platform, src.session, src.video_id))
+        except NotReady:
+            return None

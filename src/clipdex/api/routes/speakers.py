@@ -12,13 +12,13 @@ from pydantic import BaseModel, Field, field_validator
 
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.api.pagination import PageParams, paginate
-from clipdex.errors import ClipdexError
+from clipdex.errors import SpeakersNotReady
 from clipdex.models import SpeakerProfile
+from clipdex.pipeline.artifacts import Speakers
 from clipdex.schemas.common import Page
 from clipdex.speech import speakers as voices
-from clipdex.speech import transcript
 from clipdex.search import indexer
-from clipdex.tenancy import access, audit
+from clipdex.tenancy import access, audit, deletion
 
 router = APIRouter(tags=["speech"])
 
@@ -57,9 +57,9 @@ def name_speaker(video_id: uuid.UUID, label: Label, body: SpeakerName, principal
                  platform: PlatformDep) -> SpeakerPublic:
     with access.session_for(platform, principal) as s:
         v = access.get_video_for(s, principal, video_id, "video:write")
-        spk = transcript.artifact_json(platform, s, v.id, "diarize", "speakers.json")
+        spk = Speakers.doc_of(platform, s, v.id)
         if spk is None:
-            raise ClipdexError("The speakers of this video are not ready yet.", code="speakers.not_ready", status=409)
+            raise SpeakersNotReady("The speakers of this video are not ready yet.")
         centroid = (spk.get("centroids") or {}).get(label)
         if centroid is None:
             raise voices.SpeakerNotFound(f"This video has no speaker {label} with a voice embedding.")
@@ -84,5 +84,8 @@ def list_speakers(principal: Authed, platform: PlatformDep, page: PageParams) ->
 def delete_speaker(speaker_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> None:
     with access.session_for(platform, principal) as s:
         p = access.get_owned(s, principal, SpeakerProfile, speaker_id, "video:delete")
+        named_in = deletion.voice_videos(platform, p.tenant_id, p.name)
+        deletion.forget_voice(s, platform.blobs, p)
         s.delete(p)
         audit.record(s, "speaker.deleted", actor=principal.actor, tenant_id=p.tenant_id, target=f"speaker:{p.id}")
+    indexer.refresh_and_purge(platform, p.tenant_id, named_in)  # after the commit: rows named the voice

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from clipdex.api.deps import Authed, PlatformDep
-from clipdex.errors import ClipdexError
+from clipdex.errors import SegmentNotFound, SoundEventsNotReady
 from clipdex.models import TranscriptCorrection
+from clipdex.pipeline.artifacts import SoundEvents
 from clipdex.speech import subtitles, transcript
 from clipdex.search import indexer
 from clipdex.tenancy import access
@@ -88,7 +89,7 @@ def get_transcript(video_id: uuid.UUID, principal: Authed, platform: PlatformDep
     with access.session_for(platform, principal, readonly=True) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
         t = transcript.load(platform, s, v.id, track=track)
-        sound = transcript.artifact_json(platform, s, v.id, "sound_events", "sound_events.json") if events else None
+        sound = SoundEvents.doc_of(platform, s, v.id) if events else None
     if format == "json":
         return _json(t)
     if format == "txt":
@@ -110,8 +111,7 @@ def correct_segment(video_id: uuid.UUID, index: Annotated[int, Path(ge=0, le=1_0
         v = access.get_video_for(s, principal, video_id, "video:write")
         current = transcript.load(platform, s, v.id)
         if index >= len(current["segments"]):
-            raise ClipdexError(f"The transcript has {len(current['segments'])} segments.",
-                               code="transcript.segment_not_found", status=404)
+            raise SegmentNotFound(f"The transcript has {len(current['segments'])} segments.")
         seg = current["segments"][index]
         row = s.scalar(select(TranscriptCorrection).where(TranscriptCorrection.video_id == v.id,
                                                           TranscriptCorrection.segment_index == index))
@@ -134,9 +134,9 @@ def get_sound_events(video_id: uuid.UUID, principal: Authed, platform: PlatformD
                      tag: Annotated[str | None, Query(max_length=32)] = None) -> dict:
     with access.session_for(platform, principal, readonly=True) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
-        data = transcript.artifact_json(platform, s, v.id, "sound_events", "sound_events.json")
+        data = SoundEvents.doc_of(platform, s, v.id)
     if data is None:
-        raise ClipdexError("Sound events of this video are not ready yet.", code="sound_events.not_ready", status=409)
+        raise SoundEventsNotReady("Sound events of this video are not ready yet.")
     events = [e for e in data["events"] if tag is None or e["tag"] == tag]
     return {"model": data.get("model"), "duration_s": data.get("duration_s"), "events": events,
             "top_classes": data.get("top_classes", [])}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from clipdex.api.deps import Authed, PlatformDep
-from clipdex.errors import ClipdexError
-from clipdex.models import Artifact
+from clipdex.errors import VisualNotAnalyzed
+from clipdex.pipeline.artifacts import Cues, JsonArtifact, OnScreenText, Scenes, Shots, Tags, VisualScenes
 from clipdex.tenancy import access
 
 router = APIRouter(prefix="/videos", tags=["visual"])
@@ -65,35 +63,27 @@ def _documented(model: type[BaseModel]) -> dict:
     return {"response_model": None, "responses": {200: {"model": model, "description": "Successful Response"}}}
 
 
-def _keys(platform, principal, video_id: uuid.UUID, name: str, stages: tuple[str, ...]) -> dict[str, str]:
+def _read(platform, principal, video_id: uuid.UUID, *kinds: type[JsonArtifact]) -> list[dict | None]:
+    """The documents of ``kinds`` for a video the principal may read (None where there is none)."""
     with access.session_for(platform, principal, readonly=True) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
-        arts = s.scalars(select(Artifact).where(Artifact.video_id == v.id, Artifact.stage.in_(stages),
-                                                Artifact.name == name)).all()
-        return {a.stage: a.blob_key for a in arts}
+        return [k.doc_of(platform, s, v.id) for k in kinds]
 
 
-def _load(platform, key: str) -> dict:
-    with platform.blobs.open(key) as f:
-        return json.loads(f.read())
-
-
-def _doc(platform, principal, video_id: uuid.UUID, name: str, stages: tuple[str, ...] = ("visual",)) -> dict:
-    """The document ``name`` from the first of ``stages`` that has it (a later refinement first)."""
-    found = _keys(platform, principal, video_id, name, stages)
-    key = next((found[st] for st in stages if st in found), None)
-    if key is None:
-        raise ClipdexError("The visual analysis of this video is not available (yet).",
-                           code="visual.not_analyzed", status=409)
-    return _load(platform, key)
+def _doc(platform, principal, video_id: uuid.UUID, *kinds: type[JsonArtifact]) -> dict:
+    """The document of the first of ``kinds`` the video has (a later refinement first)."""
+    doc = next((d for d in _read(platform, principal, video_id, *kinds) if d is not None), None)
+    if doc is None:
+        raise VisualNotAnalyzed("The visual analysis of this video is not available (yet).")
+    return doc
 
 
 @router.get("/{video_id}/shots", **_documented(ShotList), summary="Shots with their transitions and keyframes")
 def list_shots(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
-    doc = _doc(platform, principal, video_id, "shots.json")
-    refined = _keys(platform, principal, video_id, "scenes.json", ("scenes",)).get("scenes")
+    doc = _doc(platform, principal, video_id, Shots)
+    refined = _read(platform, principal, video_id, Scenes)[0]
     if refined:  # scene numbers from the speech-aware grouping, when the scenes stage has run
-        scene_of = {i: sc["index"] for sc in _load(platform, refined)["scenes"] for i in sc["shots"]}
+        scene_of = {i: sc["index"] for sc in refined["scenes"] for i in sc["shots"]}
         for shot in doc.get("shots", []):
             shot["scene"] = scene_of.get(shot["index"], shot.get("scene", 0))
     return doc
@@ -101,19 +91,19 @@ def list_shots(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) ->
 
 @router.get("/{video_id}/scenes", **_documented(SceneList), summary="Scenes: consecutive shots that belong together")
 def list_scenes(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
-    return _doc(platform, principal, video_id, "scenes.json", ("scenes", "visual"))
+    return _doc(platform, principal, video_id, Scenes, VisualScenes)
 
 
 @router.get("/{video_id}/text", summary="On-screen text as timed spans with boxes")
 def list_text(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
-    return _doc(platform, principal, video_id, "text.json")
+    return _doc(platform, principal, video_id, OnScreenText)
 
 
 @router.get("/{video_id}/tags", summary="Visual tags with confidence and time ranges")
 def list_tags(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
-    return _doc(platform, principal, video_id, "tags.json")
+    return _doc(platform, principal, video_id, Tags)
 
 
 @router.get("/{video_id}/cues", summary="Technical cues: black and frozen frames")
 def list_cues(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> dict:
-    return _doc(platform, principal, video_id, "cues.json")
+    return _doc(platform, principal, video_id, Cues)
