@@ -9,14 +9,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from clipdex.errors import ClipdexError, UnscopedQuery
+from clipdex.errors import (
+    ActionForbidden,
+    AuthRequired,
+    ClipdexError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    RequestInvalid,
+    UnscopedQuery,
+)
 from clipdex.observability import current_request
 
 log = logging.getLogger("clipdex.api")
 
 PROBLEM_BASE = "https://clipdex.dev/problems/"
-HTTP_CODES = {404: ("resource.not_found", "Not found"), 405: ("request.method_not_allowed", "Method not allowed"),
-              401: ("auth.unauthenticated", "Authentication required"), 403: ("auth.forbidden", "Not allowed")}
+# Framework HTTP errors with a catalogued class; any other status is answered as ``http.<status>``.
+HTTP_ERRORS: dict[int, type[ClipdexError]] = {404: NotFound, 405: MethodNotAllowed, 401: AuthRequired,
+                                              403: ActionForbidden}
+
+
+def problem_of(cls: type[ClipdexError], detail: str, headers: dict | None = None, **ext) -> JSONResponse:
+    """The response for a catalogued error class: its status, code and title."""
+    return problem(cls.status, cls.code, cls.title, detail, headers, **ext)
 
 
 def problem(status: int, code: str, title: str, detail: str, headers: dict | None = None, **ext) -> JSONResponse:
@@ -39,21 +54,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        return problem(422, "request.invalid", "Invalid request", "The request does not match the API schema.",
-                       errors=_validation_errors(exc))
+        return problem_of(RequestInvalid, "The request does not match the API schema.", errors=_validation_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code, title = HTTP_CODES.get(exc.status_code, (f"http.{exc.status_code}", "HTTP error"))
-        detail = "The requested resource was not found." if exc.status_code == 404 else title
-        return problem(exc.status_code, code, title, detail, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        cls = HTTP_ERRORS.get(exc.status_code)
+        if cls is None:
+            return problem(exc.status_code, f"http.{exc.status_code}", "HTTP error", "HTTP error", headers)
+        detail = "The requested resource was not found." if cls is NotFound else cls.title
+        return problem_of(cls, detail, headers)
 
     @app.exception_handler(UnscopedQuery)
     async def _unscoped(request: Request, exc: UnscopedQuery):
         log.error("tenant guard refused a query", exc_info=exc)
-        return problem(500, "internal", "Internal error", "Something went wrong on our side.")
+        return problem_of(InternalError, "Something went wrong on our side.")
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
         log.error("unhandled error", exc_info=exc)
-        return problem(500, "internal", "Internal error", "Something went wrong on our side.")
+        return problem_of(InternalError, "Something went wrong on our side.")
