@@ -10,23 +10,26 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-_request: contextvars.ContextVar[dict] = contextvars.ContextVar("clipdex_request", default={})
+# None, not {}: a mutable default would be one dict shared by every context. Read it via current_request().
+_request: contextvars.ContextVar[dict | None] = contextvars.ContextVar("clipdex_request", default=None)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 HTTP_REQUESTS = Counter("clipdex_http_requests", "HTTP requests", ["method", "route", "status"],
                         registry=REGISTRY)
 HTTP_LATENCY = Histogram("clipdex_http_request_seconds", "HTTP request latency", ["route"],
                          registry=REGISTRY)
+SYSTEM_SESSIONS = Counter("clipdex_system_sessions", "Cross-tenant (system) sessions opened, by reason",
+                          ["reason"], registry=REGISTRY)
 STAGE_SECONDS = Histogram("clipdex_stage_seconds", "Stage run time", ["stage", "outcome"],
                           registry=REGISTRY, buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 7200))
 
 
 def current_request() -> dict:
-    return _request.get()
+    return _request.get() or {}
 
 
 def bind_request(**values) -> contextvars.Token:
-    return _request.set({**_request.get(), **values})
+    return _request.set({**current_request(), **values})
 
 
 def reset_request(token: contextvars.Token) -> None:
@@ -39,8 +42,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {"ts": round(time.time(), 3), "level": record.levelname, "logger": record.name,
                "msg": record.getMessage()}
-        out.update({k: v for k, v in _request.get().items() if k in ("request_id", "tenant_id", "job_id")})
-        for key in ("tenant_id", "job_id", "stage", "video_id"):
+        out.update({k: v for k, v in current_request().items() if k in ("request_id", "tenant_id", "job_id")})
+        for key in ("tenant_id", "job_id", "stage", "video_id", "system_reason"):
             if hasattr(record, key):
                 out[key] = str(getattr(record, key))
         if record.exc_info:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import enum
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -12,9 +14,31 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from clipdex.db import guard  # noqa: F401  (registers the ORM guard listeners)
+from clipdex.observability import SYSTEM_SESSIONS
 
 _ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 READONLY_OPTION = "clipdex_readonly"
+log = logging.getLogger("clipdex.tenancy.system")
+
+
+class SystemReason(enum.Enum):
+    """Why a unit of work may see every tenant's rows: the closed set of tenancy exceptions.
+
+    Each value names a path that cannot know its tenant up front or works across tenants by design.
+    Use it through ``clipdex.tenancy.system.system_session``; a new reason is a design decision.
+    """
+
+    SIGN_IN = "sign_in"        # credentials -> principal before a tenant is known: sign-in, tokens, API
+                               # keys, invitations, password resets
+    SCHEDULING = "scheduling"  # the job machinery: claims, leases, dispatch, housekeeping sweeps
+    BILLING = "billing"        # Stripe names a customer, not a tenant; usage reporting and reconciliation
+    OPERATOR = "operator"      # the platform operator: tenant admin (API and CLI), demo setup
+    MIGRATION = "migration"    # rebuilding derived data for every tenant (reindex after a model change)
+
+
+# Reasons on every request or worker poll log at DEBUG (the counter still sees them); the rare,
+# human-driven ones log at INFO so an operator's cross-tenant work shows up in the normal log.
+_LOUD = frozenset({SystemReason.OPERATOR, SystemReason.MIGRATION, SystemReason.BILLING})
 
 
 def make_engine(url: str, *, app_role: str | None = None) -> Engine:
@@ -79,10 +103,14 @@ class Database:
         if self.is_postgres:
             event.listen(self._factory, "after_begin", _set_rls_scope)
 
-    def session(self, *, tenant_id: uuid.UUID | None = None, system: bool = False) -> Session:
+    def session(self, *, tenant_id: uuid.UUID | None = None) -> Session:
+        """A bare session for one tenant (or for none: the guard then refuses tenant rows); never a system one."""
+        return self._new(tenant_id=tenant_id)
+
+    def _new(self, *, tenant_id: uuid.UUID | None = None, reason: SystemReason | None = None) -> Session:
         s = self._factory()
         s.info["tenant_id"] = tenant_id
-        s.info["system"] = system
+        s.info["system_reason"] = reason  # the only mark of a system session: the guard and RLS read it
         return s
 
     @contextlib.contextmanager
@@ -96,14 +124,22 @@ class Database:
             yield s
 
     @contextlib.contextmanager
-    def system(self, *, readonly: bool = False) -> Iterator[Session]:
-        """A unit of work that may see every tenant's rows. Keep these few and audited."""
-        with self._scope(readonly, system=True) as s:
+    def system(self, *, reason: SystemReason, readonly: bool = False) -> Iterator[Session]:
+        """A unit of work that may see every tenant's rows, opened for a named ``reason``; logged and counted.
+
+        Outside ``tenancy/`` and ``jobs/`` open one with ``tenancy.system.system_session`` (a test keeps it so).
+        """
+        if not isinstance(reason, SystemReason):
+            raise TypeError(f"a system session needs a SystemReason, not {reason!r}")
+        SYSTEM_SESSIONS.labels(reason=reason.value).inc()
+        log.log(logging.INFO if reason in _LOUD else logging.DEBUG, "system session: %s", reason.value,
+                extra={"system_reason": reason.value, "readonly": readonly})
+        with self._scope(readonly, reason=reason) as s:
             yield s
 
     @contextlib.contextmanager
     def _scope(self, readonly: bool = False, **kw) -> Iterator[Session]:
-        s = self.session(**kw)
+        s = self._new(**kw)
         try:
             if readonly:  # the option must be on the connection before its BEGIN
                 s.connection(execution_options={READONLY_OPTION: True})
@@ -125,7 +161,7 @@ class Database:
 
 def _set_rls_scope(session: Session, _transaction, connection) -> None:
     tenant_id = session.info.get("tenant_id")
-    system = "on" if session.info.get("system") else "off"
+    system = "on" if session.info.get("system_reason") is not None else "off"
     connection.execute(
         text("SELECT set_config('app.tenant_id', :t, true), set_config('app.system', :s, true)"),
         {"t": str(tenant_id) if tenant_id else "", "s": system},

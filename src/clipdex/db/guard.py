@@ -1,13 +1,15 @@
 """The ORM tenant guard: every query on a tenant-owned table is scoped, or refused.
 
 A session carries its scope in ``session.info``: ``tenant_id`` (a UUID) for work on behalf of one
-tenant, or ``system=True`` for the few places that legitimately see across tenants (the job
-scheduler, login, the platform operator). Anything else touching tenant rows raises
-``UnscopedQuery`` instead of silently reading every tenant's data.
+tenant, or a ``system_reason`` (a ``SystemReason``, set only by ``Database.system``) for the few
+places that legitimately see across tenants (the job scheduler, sign-in, billing, the platform
+operator). Anything else touching tenant rows raises ``UnscopedQuery`` instead of silently reading
+every tenant's data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 
@@ -18,7 +20,22 @@ from sqlalchemy.sql.expression import TableClause
 
 from clipdex.errors import UnscopedQuery
 
-GUARD_ENABLED = True  # tests switch it off to prove the PostgreSQL RLS backstop holds alone
+GUARD_ENABLED = True  # test-only: see switched_off
+
+
+@contextlib.contextmanager
+def switched_off(env: str):
+    """Test-only: run without the guard, to prove PostgreSQL row-level security holds on its own
+    (tests/security/test_canary_leaks.py). Refused for a production configuration
+    (``env`` is ``Settings.env``): the guard is one of the layers a deployment relies on."""
+    global GUARD_ENABLED
+    if env == "prod":
+        raise RuntimeError("the ORM tenant guard cannot be switched off in production")
+    GUARD_ENABLED = False
+    try:
+        yield
+    finally:
+        GUARD_ENABLED = True
 
 
 def _tenant_owned_base():
@@ -28,7 +45,8 @@ def _tenant_owned_base():
 
 
 def scope_of(session: Session) -> tuple[uuid.UUID | None, bool]:
-    return session.info.get("tenant_id"), bool(session.info.get("system"))
+    """(tenant id, is system): a session is system only when it was opened with a reason."""
+    return session.info.get("tenant_id"), session.info.get("system_reason") is not None
 
 
 @functools.cache  # the mapper registry is complete once clipdex.models is imported

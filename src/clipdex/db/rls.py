@@ -1,7 +1,8 @@
 """Row-level security for tenant tables, shared by every migration so each table gets the same policy.
 
-"system" is set per transaction by the job scheduler, sign-in and operator code paths only; every
-other transaction sees the rows of the tenant in ``app.tenant_id`` and nothing else.
+"system" is set per transaction only for a session opened with a ``SystemReason`` (sign-in,
+scheduling, billing, operator, migration: see ``tenancy/system.py``); every other transaction sees
+the rows of the tenant in ``app.tenant_id`` and nothing else.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, EmailStr, Field
-from sqlalchemy import select
 
 from clipdex.api.deps import Operator, PlatformDep
 from clipdex.api.pagination import PageParams, paginate
@@ -40,9 +39,11 @@ def list_tiers(_: Operator, platform: PlatformDep) -> list[Tier]:
 
 @router.get("/tenants", response_model=Page[TenantPublic], summary="All tenants")
 def list_tenants(_: Operator, platform: PlatformDep, page: PageParams) -> Page[TenantPublic]:
-    with platform.db.system() as s:
-        r = paginate(s, select(Tenant), Tenant, page, sort="created_at")
+    def page_of(s, q) -> Page[TenantPublic]:
+        r = paginate(s, q, Tenant, page, sort="created_at")
         return Page(items=[_tenant_out(t) for t in r.items], next_cursor=r.next_cursor)
+
+    return tenants.list_tenants(platform, page_of)
 
 
 @router.post("/tenants", response_model=TenantPublic, status_code=201, summary="Create a tenant with an owner")
@@ -60,6 +61,5 @@ def update_tenant(tenant_id: uuid.UUID, body: TenantAdminUpdate, op: Operator, p
     if body.status:
         tenant = tenants.set_status(platform, tenant_id, body.status, actor=op.actor)
     if tenant is None:
-        with platform.db.system() as s:
-            tenant = tenants.find_tenant(s, str(tenant_id))
+        tenant = tenants.get_tenant(platform, str(tenant_id))
     return _tenant_out(tenant)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from clipdex.api import cookies
 from clipdex.api.deps import Authed, PlatformDep, client_ip
 from clipdex.auth import reset
 from clipdex.auth import service as auth
-from clipdex.models import Membership, Tenant, User
 from clipdex.schemas.auth import LoginRequest, MeResponse, RefreshRequest, SwitchRequest, TenantRef, TokenResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -24,7 +22,7 @@ def _out(pair: auth.TokenPair, request: Request, response: Response, platform) -
         cookies.set_refresh(response, platform.settings, pair.refresh_token)
         refresh_token = None
     return TokenResponse(access_token=pair.access_token, refresh_token=refresh_token, expires_in=pair.expires_in,
-                         tenant=TenantRef(id=t.id, name=t.name, slug=t.slug, tier=t.tier) if t else None,
+                         tenant=_tenant_ref(t) if t else None,
                          role=pair.role)
 
 
@@ -61,25 +59,14 @@ def switch(body: SwitchRequest, request: Request, response: Response, principal:
 
 @router.get("/me", response_model=MeResponse, summary="The signed-in user and their tenants")
 def me(principal: Authed, platform: PlatformDep) -> MeResponse:
-    return auth_me(platform, principal)
+    p = auth.profile(platform, principal)
+    return MeResponse(id=p.user.id, email=p.user.email, name=p.user.name, is_operator=p.user.is_operator,
+                      tenant=_tenant_ref(p.tenant) if p.tenant else None, role=p.role,
+                      tenants=[{"id": str(t.id), "name": t.name, "slug": t.slug, "role": r} for t, r in p.tenants])
 
 
-def auth_me(platform, principal) -> MeResponse:
-    from clipdex.errors import Forbidden
-
-    if principal.actor_type != "user":
-        raise Forbidden("API keys have no user profile.", code="auth.forbidden")
-    with platform.db.system() as s:
-        user = s.get(User, principal.actor_id)
-        rows = s.execute(select(Tenant, Membership.role).join(Membership, Membership.tenant_id == Tenant.id).where(
-            Membership.user_id == user.id).order_by(Tenant.name)).all()
-        current = next(((t, r) for t, r in rows if t.id == principal.tenant_id), (None, None))
-        return MeResponse(
-            id=user.id, email=user.email, name=user.name, is_operator=user.is_operator,
-            tenant=TenantRef(id=current[0].id, name=current[0].name, slug=current[0].slug,
-                             tier=current[0].tier) if current[0] else None,
-            role=current[1],
-            tenants=[{"id": str(t.id), "name": t.name, "slug": t.slug, "role": r} for t, r in rows])
+def _tenant_ref(t) -> TenantRef:
+    return TenantRef(id=t.id, name=t.name, slug=t.slug, tier=t.tier)
 
 
 class ResetRequest(BaseModel):

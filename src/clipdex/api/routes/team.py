@@ -13,7 +13,7 @@ from clipdex.api.pagination import PageParams, paginate
 from clipdex.auth import service as auth
 from clipdex.auth.policy import SCOPE_ACTIONS
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError
+from clipdex.errors import ApiKeyExpiry, UnknownScope
 from clipdex.models import ApiKey, AuditEvent, Invitation, Membership, Tenant, User
 from clipdex.schemas.auth import (ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, AuditPublic, InvitationAccept,
                                   InvitationCreate, InvitationCreated, InvitationPublic, MemberPublic, MemberUpdate)
@@ -42,19 +42,12 @@ def _tenant_out(t: Tenant) -> TenantPublic:
 
 @router.get("/tenant", response_model=TenantPublic, summary="The tenant of the current token")
 def get_tenant(principal: Authed, platform: PlatformDep) -> TenantPublic:
-    auth.ensure(principal, "tenant:read")
-    with platform.db.system() as s:
-        return _tenant_out(s.get(Tenant, access.tenant_of(principal)))
+    return _tenant_out(tenants.current_tenant(platform, principal))
 
 
 @router.patch("/tenant", response_model=TenantPublic, summary="Rename the tenant (owners)")
 def update_tenant(body: TenantUpdate, principal: Authed, platform: PlatformDep) -> TenantPublic:
-    auth.ensure(principal, "tenant:update")
-    with platform.db.system() as s:
-        t = s.get(Tenant, access.tenant_of(principal))
-        t.name = body.name
-        audit.record(s, "tenant.renamed", actor=principal.actor, tenant_id=t.id, target=f"tenant:{t.id}")
-        return _tenant_out(t)
+    return _tenant_out(tenants.rename_tenant(platform, principal, body.name))
 
 
 @router.get("/members", response_model=Page[MemberPublic], summary="Members of the tenant")
@@ -123,14 +116,15 @@ def list_api_keys(principal: Authed, platform: PlatformDep, page: PageParams) ->
         return Page(items=[ApiKeyPublic.model_validate(k) for k in r.items], next_cursor=r.next_cursor)
 
 
-@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201, summary="Create an API key (secret shown once)")
+@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201,
+             summary="Create an API key (secret shown once)")
 def create_api_key(body: ApiKeyCreate, principal: Authed, platform: PlatformDep) -> ApiKeyCreated:
     auth.ensure(principal, "apikey:manage")
     bad = [sc for sc in body.scopes if sc not in SCOPE_ACTIONS]
     if bad:
-        raise ClipdexError(f"Unknown scopes: {', '.join(bad)}.", code="apikey.unknown_scope", status=422)
+        raise UnknownScope(f"Unknown scopes: {', '.join(bad)}.")
     if body.expires_at and body.expires_at <= utcnow():
-        raise ClipdexError("expires_at must be in the future.", code="apikey.expired", status=422)
+        raise ApiKeyExpiry("expires_at must be in the future.")
     with access.session_for(platform, principal) as s:
         key, secret = auth.create_api_key(platform, s, principal, body.name, body.scopes, body.expires_at)
         return ApiKeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), secret=secret)
@@ -142,7 +136,8 @@ def revoke_api_key(key_id: uuid.UUID, principal: Authed, platform: PlatformDep) 
         key = access.get_api_key_for(s, principal, key_id, "apikey:manage")
         if key.revoked_at is None:
             key.revoked_at = utcnow()
-            audit.record(s, "apikey.revoked", actor=principal.actor, tenant_id=key.tenant_id, target=f"api_key:{key.id}")
+            audit.record(s, "apikey.revoked", actor=principal.actor, tenant_id=key.tenant_id,
+                         target=f"api_key:{key.id}")
 
 
 @router.get("/audit", response_model=Page[AuditPublic], summary="Security audit log of the tenant")
