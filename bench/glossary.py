@@ -49,7 +49,7 @@ def run() -> dict:
     from clipdex.settings import Settings
     from clipdex.speech.asr_models import AsrOptions, load_whisper
     from clipdex.speech.audio import load_any
-    from clipdex.speech.wer import error_rate
+    from clipdex.evaluation.wer import error_rate
     from clipdex.analyzers.transcription import transcribe_array
     from clipdex.training.glossary import hotwords, with_hints
 

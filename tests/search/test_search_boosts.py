@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from clipdex.models import ComplianceResult
-from clipdex.search import service
+from clipdex.search import rank
 from clipdex.search.moments import Moment
 from clipdex.search.retrieve import Passage
 from tests.api.ingest_support import assert_problem
@@ -20,10 +20,10 @@ def _moment(vid: uuid.UUID, text: str, score: float) -> Moment:
 def test_glossary_terms_rank_moments_up():
     a, b = uuid.uuid4(), uuid.uuid4()
     found = [_moment(a, "the quarterly plan", 1.0), _moment(b, "we ship Zorblax next week", 0.9)]
-    assert [m.video_id for m in service.boost_glossary(list(found), [])] == [a, b]
-    boosted = service.boost_glossary(found, ["zorblax"])
+    assert [m.video_id for m in rank.boost_glossary(list(found), [])] == [a, b]
+    boosted = rank.boost_glossary(found, ["zorblax"])
     assert [m.video_id for m in boosted] == [b, a]
-    assert abs(boosted[0].score - 0.9 * service.GLOSSARY_BOOST) < 1e-9
+    assert abs(boosted[0].score - 0.9 * rank.WEIGHTS.glossary_boost) < 1e-9
 
 
 def test_search_filters_by_compliance_verdict(sq, tmp_path):
@@ -33,8 +33,8 @@ def test_search_filters_by_compliance_verdict(sq, tmp_path):
                                                   tone_hz=300 + 100 * i)).json()["id"]) for i in range(3)]
     with platform.db.tenant(t.id) as s:
         for vid, verdict in zip(ids, ("pass", "fail", "fail"), strict=True):
-            s.add(ComplianceResult(tenant_id=t.id, video_id=vid, policy_name=platform.settings.compliance_default_policy,
-                                   policy_version=1, verdict=verdict))
+            s.add(ComplianceResult(tenant_id=t.id, video_id=vid, policy_version=1, verdict=verdict,
+                                   policy_name=platform.settings.compliance_default_policy))
     from clipdex.compliance.service import videos_with_verdict
 
     with platform.db.tenant(t.id) as s:

@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
+from clipdex.evaluation.wer import error_rate
 from clipdex.jobs.service import create_job
 from clipdex.models import Video
 from clipdex.pipeline import registry
-from clipdex.speech.wer import error_rate
 from tests.conftest import (add_user, api_client, drain, login, migrated_sqlite_settings, new_tenant, open_platform,
                             upload)
 from tests.speech import media
@@ -92,7 +92,8 @@ def test_dialogue_end_to_end(speech_client, speech_platform, dialogue_wav, tmp_p
     bravo = new_tenant(p, c, "Bravo")
     assert c.get(f"{V}/videos/{vid}/transcript", headers=bravo.headers).status_code == 404
     add_user(p, alpha.id, f"viewer@{alpha.slug}.example.com", "viewer")
-    viewer = {"Authorization": "Bearer " + login(c, f"viewer@{alpha.slug}.example.com", tenant=alpha.slug)["access_token"]}
+    token = login(c, f"viewer@{alpha.slug}.example.com", tenant=alpha.slug)["access_token"]
+    viewer = {"Authorization": "Bearer " + token}
     assert c.get(f"{V}/videos/{vid}/transcript?format=txt", headers=viewer).status_code == 200
     r = c.patch(f"{V}/videos/{vid}/transcript/segments/0", headers=viewer, json={"text": "x"})
     assert r.status_code == 403 and r.json()["code"] == "auth.forbidden"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from clipdex.analyzers.transcription import transcribe_array
+from clipdex.evaluation.wer import error_rate
 from clipdex.speech import cleanup
 from clipdex.speech.audio import SR, chunk_bounds, read_wav
-from clipdex.speech.wer import error_rate
 from tests.speech import media
 
 

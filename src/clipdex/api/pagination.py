@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -11,7 +10,8 @@ from fastapi import Depends, Query
 from sqlalchemy import Select, and_, func, or_
 from sqlalchemy.orm import Session
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import InvalidCursor
+from clipdex.storage.signing import b64url, unb64url
 
 
 @dataclass
@@ -36,14 +36,14 @@ class PageResult:
 
 
 def _encode(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+    return b64url(json.dumps(values, default=str).encode())
 
 
 def _decode(cursor: str) -> list[Any]:
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except Exception:
-        raise ClipdexError("The cursor is not valid.", code="request.invalid_cursor", status=422) from None
+        return json.loads(unb64url(cursor))
+    except ValueError:  # bad base64, bad UTF-8 and bad JSON are all ValueErrors
+        raise InvalidCursor("The cursor is not valid.") from None
 
 
 def paginate(s: Session, query: Select, model, page: PageRequest, *, sort: str = "-created_at",
@@ -55,10 +55,11 @@ def paginate(s: Session, query: Select, model, page: PageRequest, *, sort: str =
     if page.cursor:
         raw = _decode(page.cursor)
         if not isinstance(raw, list) or len(raw) != 3 or raw[0] != sort:
-            raise ClipdexError("The cursor belongs to another sort order.", code="request.invalid_cursor", status=422)
+            raise InvalidCursor("The cursor belongs to another sort order.")
         value = _coerce(col, raw[1])
         after = (key < value) if desc else (key > value)
-        same = and_(key == value, (model.id < _coerce(model.id, raw[2])) if desc else (model.id > _coerce(model.id, raw[2])))
+        last_id = _coerce(model.id, raw[2])
+        same = and_(key == value, (model.id < last_id) if desc else (model.id > last_id))
         query = query.where(or_(after, same))
     order = (key.desc(), model.id.desc()) if desc else (key.asc(), model.id.asc())
     rows = list(s.scalars(query.order_by(*order).limit(page.limit + 1)))
@@ -84,5 +85,5 @@ def _coerce(col, value):
         if ptype in (int, float):
             return ptype(value)
     except (ValueError, TypeError, NotImplementedError):
-        raise ClipdexError("The cursor is not valid.", code="request.invalid_cursor", status=422) from None
+        raise InvalidCursor("The cursor is not valid.") from None
     return value

@@ -57,6 +57,8 @@ def match_boxes(pred: list, gt: list, thr: float) -> int:
 
 
 def edit_distance(a: list | str, b: list | str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions) between two sequences: the
+    numerator of WER on word lists and of CER on strings or character lists."""
     prev = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         cur = [i]

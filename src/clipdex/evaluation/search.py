@@ -112,9 +112,9 @@ def generated(tmp: Path, lib: Library) -> None:
     cards = tmp / "cards.mp4"
     draw = ",".join(f"drawtext=fontfile={FONT}:text='{text}':fontsize=36:fontcolor=white:x=(w-tw)/2:y=(h-th)/2:"
                     f"enable='between(t,{t0},{t0 + 2.9})'" for text, t0 in CARDS)
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x203040:size=640x360:rate=25:duration=6",
-                    "-vf", draw, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(cards)],
-                   check=True)
+    background = "color=c=0x203040:size=640x360:rate=25:duration=6"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", background, "-vf", draw, "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(cards)], check=True)
     lib.files["Cards"] = cards
     lib.cases += [Case(q, "Cards", CARDS[i][1], "generated-ocr") for q, i in OCR_QUERIES]
 
@@ -165,7 +165,7 @@ def _process(settings, lib: Library):
     from clipdex.platform import Platform
     from clipdex.tenancy.service import create_tenant
 
-    registry.load_builtin()
+    registry.discover()
     settings.disabled_stages = [n for n in registry.all_stages() if n not in PIPELINE]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
@@ -227,8 +227,8 @@ def _score_ask(platform, principal, lib: Library, ids: dict) -> dict:
                         "expected": "not found", "answer": r["answer"][:200]})
     n = sum(1 for c in lib.cases if c.question)
     return {"citation_precision": round(correct / cited, 3) if cited else None, "citations": cited,
-            "answered_with_correct_citation": f"{answered}/{n}", "not_found_when_absent": f"{refused}/{len(UNANSWERABLE)}",
-            "details": details}
+            "answered_with_correct_citation": f"{answered}/{n}",
+            "not_found_when_absent": f"{refused}/{len(UNANSWERABLE)}", "details": details}
 
 
 def metrics(rows: list[dict], key: str = "rank") -> dict:

@@ -1,5 +1,7 @@
-"""Gallery operations. Every function works inside a tenant-scoped session; blob deletions are
-returned to the caller to run after the commit (a failed delete keeps its files, never the reverse)."""
+"""The people (face) gallery's rows: faces, people, merges, splits, deletion. Matching and centroids
+are the shared ``people/gallery.py`` (voices use the same). Every function works inside a
+tenant-scoped session; blob deletions are returned to the caller to run after the commit (a failed
+delete keeps its files, never the reverse)."""
 
 from __future__ import annotations
 
@@ -12,20 +14,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from clipdex.models import Artifact, Face, Person
+from clipdex.people.gallery import Gallery, centroid, pack, unpack
 
 MATCH_THRESHOLD = 0.45  # cosine to a gallery person's centroid that makes a new cluster that person
-
-
-def to_bytes(v: np.ndarray) -> bytes:
-    return np.asarray(v, np.float32).tobytes()
-
-
-def from_bytes(b: bytes) -> np.ndarray:
-    return np.frombuffer(b, np.float32)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(1e-9, float(np.linalg.norm(v)))
 
 
 @dataclass
@@ -49,20 +40,19 @@ def replace_video_faces(s: Session, tenant_id: uuid.UUID, video_id: uuid.UUID, f
     s.flush()
     for pid in touched:
         recompute(s, pid)
-    gallery = [(p, from_bytes(p.embedding)) for p in s.scalars(select(Person).where(
-        Person.tenant_id == tenant_id, Person.face_count > 0))]
+    gallery = Gallery.of(list(s.scalars(select(Person).where(
+        Person.tenant_id == tenant_id, Person.face_count > 0))), MATCH_THRESHOLD)
     assigned: dict[int, Person] = {}
     created = matched = 0
     for cl in sorted({f.cluster for f in faces}):
         members = [f for f in faces if f.cluster == cl]
-        centroid = _unit(np.mean([f.embedding for f in members], axis=0))
-        best = max(((float(centroid @ e), p) for p, e in gallery if e.size == centroid.size),
-                   default=(-1.0, None), key=lambda x: x[0])
-        if best[1] is not None and best[0] >= MATCH_THRESHOLD:
-            person = best[1]
+        mean = centroid(f.embedding for f in members)
+        best = gallery.closest(mean)
+        if best is not None:
+            person = best[0]
             matched += 1
         else:
-            person = Person(tenant_id=tenant_id, embedding=to_bytes(centroid), face_count=0)
+            person = Person(tenant_id=tenant_id, embedding=pack(mean), face_count=0)
             s.add(person)
             s.flush()
             created += 1
@@ -70,7 +60,7 @@ def replace_video_faces(s: Session, tenant_id: uuid.UUID, video_id: uuid.UUID, f
         for f in members:
             s.add(Face(tenant_id=tenant_id, person_id=person.id, video_id=video_id, track=f.track,
                        start_s=f.start_s, end_s=f.end_s, box=f.box, samples=f.samples,
-                       embedding=to_bytes(f.embedding), quality=f.quality, thumb_key=f.thumb_key))
+                       embedding=pack(f.embedding), quality=f.quality, thumb_key=f.thumb_key))
     s.flush()
     for person in {p.id: p for p in assigned.values()}.values():
         recompute(s, person.id)
@@ -90,7 +80,7 @@ def recompute(s: Session, person_id: uuid.UUID) -> None:
         s.flush()
         return
     if faces:
-        person.embedding = to_bytes(_unit(np.mean([from_bytes(f.embedding) for f in faces], axis=0)))
+        person.embedding = pack(centroid(unpack(f.embedding) for f in faces))
         best = max(faces, key=lambda f: f.quality)
         person.thumb_key = best.thumb_key
     else:

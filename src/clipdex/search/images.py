@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pyarrow as pa
+from clipdex.search import rank
 from clipdex.search.documents import Source
 from clipdex.search.retrieve import Filters, Passage, where_clause
 from clipdex.search.store import get_store, replace_rows
@@ -95,6 +96,6 @@ def image_hits(platform, tenant_id: uuid.UUID, query: str, filters: Filters | No
         cos = 1.0 - float(r["_distance"])
         if cos >= settings.clip_min_similarity:
             out.append(Passage(video_id=uuid.UUID(r["video_id"]), start=r["start"], end=r["end"],
-                               text="(shown on screen)", modality="shot", score=0.01 * (1 + cos), id=r["id"],
+                               text="(shown on screen)", modality="shot", score=rank.image_score(cos), id=r["id"],
                                thumb_key=r["thumb_key"], matched=("image",)))
     return out

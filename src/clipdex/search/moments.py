@@ -14,11 +14,12 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from clipdex.search.retrieve import Passage, ParsedQuery
+from clipdex.search import rank
+from clipdex.search.query import ParsedQuery
+from clipdex.search.retrieve import Passage
 
-GAP_S = 2.0
+GAP_S = 2.0  # hits of one video this close in time are one moment
 SNIPPET_CHARS = 220
-MODALITY_PRIORITY = {"transcript": 0, "ocr": 1, "face": 2, "tag": 3, "sound": 4, "shot": 5}
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -32,17 +33,17 @@ class Moment:
 
     @property
     def modalities(self) -> list[str]:
-        return sorted({p.modality for p in self.passages}, key=lambda m: MODALITY_PRIORITY.get(m, 9))
+        return sorted({p.modality for p in self.passages}, key=rank.modality_rank)
 
     @property
     def best(self) -> Passage:
-        return min(self.passages, key=lambda p: (MODALITY_PRIORITY.get(p.modality, 9), -p.score))
+        return min(self.passages, key=lambda p: (rank.modality_rank(p.modality), -p.score))
 
 
 def merge(passages: list[Passage]) -> list[Moment]:
-    """Group overlapping hits per video (greedy, best first); score = best hit + a bonus per extra modality."""
+    """Group overlapping hits per video (greedy, best first), each scored by ``rank.moment_score``."""
     moments: list[Moment] = []
-    for p in sorted(passages, key=lambda p: -p.score):
+    for p in rank.best_first(passages):
         home = next((m for m in moments if m.video_id == p.video_id
                      and p.start <= m.end + GAP_S and m.start <= p.end + GAP_S), None)
         if home is None:
@@ -52,11 +53,8 @@ def merge(passages: list[Passage]) -> list[Moment]:
         if p.modality == "transcript" or home.best is p:
             home.start, home.end = min(home.start, p.start), max(home.end, p.end)
     for m in moments:
-        # shot rows restate the tags and text on screen: they add no independent evidence
-        evidence = {p.modality for p in m.passages} - {"shot"}
-        m.score = max(p.score for p in m.passages) * (1.0 + 0.25 * max(0, len(evidence) - 1))
-    moments.sort(key=lambda m: -m.score)
-    return moments
+        m.score = rank.moment_score(m.passages)
+    return rank.best_first(moments)
 
 
 def _similar(word: str, term: str) -> bool:

@@ -1,36 +1,29 @@
 """Hybrid retrieval over one tenant's index: full-text and vector candidates, fused by reciprocal rank.
 
 Full-text handles names, numbers and exact phrases ("quoted"), with edit-distance tolerance for
-typos; vectors handle paraphrase. A vector-only candidate must clear a minimum cosine similarity,
-so a query about something the library does not contain returns nothing instead of the nearest
-noise. A light lexical rerank then prefers rows that contain the phrase or all the terms.
+typos; vectors handle paraphrase. How the candidates are then ordered (and which are too weak to
+show) is ``rank.py``'s business; this module fetches, filters and hands over.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from clipdex.search import rank
 from clipdex.search.embed import get_embedder
+from clipdex.search.query import ParsedQuery, norm, parse
 from clipdex.search.store import MODALITIES, get_store
 
 log = logging.getLogger("clipdex.search")
 
-RRF_K = 60
-MIN_VECTOR_COS = 0.30   # MiniLM: unrelated sentences score about 0.0-0.15, paraphrases 0.5+
-CANDIDATES = 100
-SEMANTIC_WEIGHT = 0.02  # about one rank-1 RRF share at cosine 0.8
+CANDIDATES = 100  # rows fetched from each list (full-text, vector) before fusion
 FUZZY_BELOW = 5  # exact full-text hits under which the query is retried with typo tolerance
 COLUMNS = ["id", "video_id", "modality", "start", "end", "text", "speaker", "language", "people", "tags",
            "words", "thumb_key"]
-_WORD = re.compile(r"\w+", re.UNICODE)
-STOP = frozenset("a an and are as at be by did do does for from had has have he her his how i in is it its "
-                 "me my of on or our she so that the their them they this to was we were what when where which "
-                 "who why will with you your said say says about".split())
 
 
 @dataclass(frozen=True)
@@ -99,29 +92,16 @@ def where_clause(f: Filters | None, extra: str | None = None) -> str | None:
     return " AND ".join(f"({p})" for p in parts) or None
 
 
-@dataclass
-class ParsedQuery:
-    text: str
-    phrases: list[str]
-    terms: list[str]  # content words, lower case
-
-
-def parse(query: str) -> ParsedQuery:
-    phrases = [p.strip() for p in re.findall(r'"([^"]+)"', query) if p.strip()]
-    words = [w.lower() for w in _WORD.findall(query)]
-    terms = [w for w in words if w not in STOP] or words
-    return ParsedQuery(text=query.replace('"', " ").strip(), phrases=phrases, terms=terms)
-
-
 def fts_query(pq: ParsedQuery, *, fuzzy: bool):
     """Exact terms score highest; with ``fuzzy`` each longer term also matches within 1-2 edits (typos)."""
     from lancedb.query import BooleanQuery, MatchQuery, Occur, PhraseQuery
 
-    clauses = [(Occur.SHOULD, MatchQuery(pq.text, "text", boost=2.0))]
+    w = rank.WEIGHTS
+    clauses = [(Occur.SHOULD, MatchQuery(pq.text, "text", boost=w.fts_exact_boost))]
     for t in dict.fromkeys(pq.terms) if fuzzy else ():
         if len(t) >= 5:
             clauses.append((Occur.SHOULD, MatchQuery(t, "text", fuzziness=1 if len(t) < 8 else 2,
-                                                     prefix_length=1, boost=0.5)))
+                                                     prefix_length=1, boost=w.fts_fuzzy_boost)))
     for p in pq.phrases:
         clauses.append((Occur.MUST, PhraseQuery(p, "text")))
     return BooleanQuery(clauses)
@@ -135,7 +115,7 @@ def _fts(table, query, where: str | None, depth: int) -> list[dict]:
 def _rows(builder) -> list[dict]:
     try:
         return builder.to_list()
-    except Exception as e:  # noqa: BLE001  an empty table or a table without an FTS index yet
+    except Exception as e:  # an empty table or a table without an FTS index yet (anything else is re-raised)
         if "index" in str(e).lower() or "empty" in str(e).lower():
             return []
         raise
@@ -146,18 +126,6 @@ def _passage(r: dict, score: float, matched: tuple[str, ...]) -> Passage:
                    modality=r["modality"], score=score, speaker=r.get("speaker"), language=r.get("language"),
                    id=r["id"], words=r.get("words"), thumb_key=r.get("thumb_key"), people=list(r.get("people") or []),
                    tags=list(r.get("tags") or []), matched=matched)
-
-
-def _norm(text: str) -> str:
-    return " ".join(w.lower() for w in _WORD.findall(text))
-
-
-def _coverage(text: str, pq: ParsedQuery) -> float:
-    if not pq.terms:
-        return 0.0
-    words = set(w.lower() for w in _WORD.findall(text))
-    hit = sum(1 for t in set(pq.terms) if t in words or any(w.startswith(t[:5]) for w in words if len(t) >= 5))
-    return hit / len(set(pq.terms))
 
 
 def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | None = None, k: int = 20,
@@ -178,81 +146,40 @@ def retrieve(platform, tenant_id: uuid.UUID, query: str, *, filters: Filters | N
     where = where_clause(filters, extra_where)
     pq = parse(query or "")
     depth = max(CANDIDATES, k * 3)
-    ranked: dict[str, dict] = {}
-
-    def add(rows, kind):
-        for rank, r in enumerate(rows):
-            slot = ranked.setdefault(r["id"], {"row": r, "rrf": 0.0, "kinds": set(), "cos": None})
-            slot["rrf"] += 1.0 / (RRF_K + rank + 1)
-            slot["kinds"].add(kind)
-            if kind == "vector":
-                slot["cos"] = 1.0 - float(r["_distance"])
-
+    pool: dict[str, rank.Candidate] = {}
     if pq.text:
         # Fuzzy term expansion is the costly part on large tables: only when exact words find little.
         rows = _fts(table, fts_query(pq, fuzzy=False), where, depth)
         if len(rows) < FUZZY_BELOW and any(len(t) >= 5 for t in pq.terms):
             rows = _fts(table, fts_query(pq, fuzzy=True), where, depth)
-        add(rows, "fts")
+        rank.fuse(pool, rows, "fts")
     qv = vector if vector is not None else (embedder.encode([pq.text])[0] if pq.text else None)
     if qv is not None and not text_only:  # never compare vectors of two different models
         b = table.search(np.asarray(qv, np.float32), vector_column_name="vector").distance_type("cosine")
         b = b.nprobes(20).refine_factor(5)  # with an IVF_PQ index: re-rank by exact distance
         b = b.select(COLUMNS + ["_distance"]).limit(depth)
-        add(_rows(b.where(where, prefilter=True) if where else b), "vector")
+        rank.fuse(pool, _rows(b.where(where, prefilter=True) if where else b), "vector")
     if qv is not None and not text_only:  # full-text-only candidates: their similarity from the stored vector
-        for slot in ranked.values():
-            if slot["cos"] is None and slot["row"].get("vector") is not None:
-                slot["cos"] = float(np.dot(np.asarray(slot["row"]["vector"], np.float32), qv))
-    out, matched_speech, unmatched_text = [], [], []
-    phrases = [_norm(p) for p in pq.phrases]
-    for slot in ranked.values():
-        if slot["kinds"] == {"vector"} and (slot["cos"] or 0.0) < MIN_VECTOR_COS:
+        for c in pool.values():
+            if c.cos is None and c.row.get("vector") is not None:
+                c.cos = float(np.dot(np.asarray(c.row["vector"], np.float32), qv))
+    return _ranked(pool, pq, rerank=settings.search_rerank)[:k]
+
+
+def _ranked(pool: dict[str, rank.Candidate], pq: ParsedQuery, *, rerank: bool) -> list[Passage]:
+    """The fused candidates that pass, scored by ``rank`` and best first."""
+    out, coverages = [], []
+    phrases = [norm(p) for p in pq.phrases]
+    for c in pool.values():
+        if rank.dropped(c, pq.terms):
             continue
-        if pq.terms and _stray_text(slot, pq):
-            continue
-        if phrases and not all(p in _norm(slot["row"]["text"]) for p in phrases):
+        if phrases and not all(p in norm(c.row["text"]) for p in phrases):
             continue  # a quoted phrase is a requirement, also for semantic candidates
-        score = slot["rrf"]
-        if settings.search_rerank and pq.terms:
-            cov = _coverage(slot["row"]["text"], pq)
-            phrase = any(p.lower() in slot["row"]["text"].lower() for p in pq.phrases) or (
-                len(pq.terms) > 1 and pq.text.lower() in slot["row"]["text"].lower())
-            score *= 1.0 + 0.6 * cov + 0.4 * phrase
-            if cov > 0 and slot["row"]["modality"] == "transcript":
-                matched_speech.append(len(out))
-            elif cov == 0 and slot["row"]["modality"] == "ocr":
-                unmatched_text.append(len(out))
-        if settings.search_rerank and slot["cos"] is not None:
-            # semantic closeness, so a word shared with an unrelated page does not outrank the meaning
-            score += SEMANTIC_WEIGHT * max(0.0, slot["cos"])
-        out.append(_passage(slot["row"], score, tuple(sorted(slot["kinds"]))))
-    _below_speech(out, matched_speech, unmatched_text)
-    out.sort(key=lambda p: -p.score)
-    return out[:k]
-
-
-MIN_OCR_VECTOR_COS = 0.5  # MiniLM puts short strings close to anything: "250" is 0.42 from "budget"
-
-
-def _stray_text(slot: dict, pq: ParsedQuery) -> bool:
-    """On-screen text found only as a vector, sharing no word with the query, that is a number or a
-    string only loosely close: a slide's "250" is no answer to "budget"; "Spending plan" still is."""
-    row = slot["row"]
-    if row["modality"] != "ocr" or slot["kinds"] != {"vector"} or _coverage(row["text"], pq) > 0:
-        return False
-    return (slot["cos"] or 0.0) < MIN_OCR_VECTOR_COS or not any(c.isalpha() for c in row["text"])
-
-
-def _below_speech(out: list[Passage], speech: list[int], ocr: list[int]) -> None:
-    """On-screen text that shares no word with the query ("250" for "budget", close only as vectors
-    of short strings are close) ranks below every spoken passage that does share one, with room to
-    spare for the bonus a moment gets per extra modality."""
-    if not speech or not ocr:
-        return
-    cap = 0.5 * min(out[i].score for i in speech)
-    for i in ocr:
-        out[i].score = min(out[i].score, cap)
+        score, cov = rank.score(c, pq, rerank=rerank)
+        out.append(_passage(c.row, score, tuple(sorted(c.kinds))))
+        coverages.append(cov)
+    rank.cap_unmatched_text(out, coverages)
+    return rank.best_first(out)
 
 
 def matching(platform, tenant_id: uuid.UUID, filters: Filters, k: int, *, score: float,

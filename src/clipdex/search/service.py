@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
@@ -10,23 +9,22 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import (InvalidFilter, InvalidLike, InvalidModality, InvalidSearchCursor, InvalidSearchLanguage,
+                            MomentNotIndexed, QueryRequired, QueryTooLong)
 from clipdex.models import Person, Video
 from clipdex.search import moments as mom
+from clipdex.search import rank
 from clipdex.search.images import image_hits
-from clipdex.search.retrieve import RRF_K, Filters, Passage, matching, parse, retrieve, vector_of
+from clipdex.search.query import parse
+from clipdex.search.retrieve import Filters, Passage, matching, retrieve, vector_of
 from clipdex.search.store import MODALITIES
-from clipdex.storage import presign
+from clipdex.storage import presign, signing
 from clipdex.tenancy import access
 
 MAX_QUERY = 500
 MAX_DEPTH = 500
 _LIKE = re.compile(r"^([0-9a-fA-F-]{36})@(\d+(?:\.\d+)?)$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-
-
-class SearchError(ClipdexError):
-    status, code, title = 422, "search.invalid", "Invalid search"
 
 
 @dataclass
@@ -37,20 +35,6 @@ class SearchParams:
     like: str | None = None
     filters: Filters = field(default_factory=Filters)
     verdict: str | None = None  # compliance verdict against the tenant's default policy
-
-
-GLOSSARY_BOOST = 1.3  # a moment holding a glossary term the query names ranks this much higher
-
-
-def boost_glossary(found: list[mom.Moment], terms: list[str]) -> list[mom.Moment]:
-    """Moments whose text holds one of ``terms`` (the tenant's glossary terms the query names) ranked up."""
-    low = [t.lower() for t in terms if t.strip()]
-    if not low:
-        return found
-    for m in found:
-        if any(t in (p.text or "").lower() for p in m.passages for t in low):
-            m.score *= GLOSSARY_BOOST
-    return sorted(found, key=lambda m: -m.score)
 
 
 def _verdict_filter(s, principal, platform, f: Filters, verdict: str) -> Filters | None:
@@ -69,11 +53,11 @@ def build_filters(*, video_id=(), person_id=(), speaker=(), tag=(), modality=(),
                   uploaded_after=None, uploaded_before=None) -> Filters:
     bad = [m for m in modality if m not in MODALITIES]
     if bad:
-        raise SearchError(f"Unknown modality. Use one of: {', '.join(MODALITIES)}.", code="search.invalid_modality")
+        raise InvalidModality(f"Unknown modality. Use one of: {', '.join(MODALITIES)}.")
     if any(not _LANG.match(x) for x in language):
-        raise SearchError("Languages are ISO codes such as en or pt-BR.", code="search.invalid_language")
+        raise InvalidSearchLanguage("Languages are ISO codes such as en or pt-BR.")
     if any(len(x) > 200 for x in (*speaker, *tag)) or len(video_id) > 100:
-        raise SearchError("Too many or too long filter values.", code="search.invalid_filter")
+        raise InvalidFilter("Too many or too long filter values.")
     return Filters(video_ids=tuple(video_id), person_ids=tuple(person_id), speakers=tuple(speaker),
                    tags=tuple(t.lower() for t in tag), modalities=tuple(modality), languages=tuple(language),
                    uploaded_after=uploaded_after.timestamp() if uploaded_after else None,
@@ -84,16 +68,16 @@ def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
     try:
-        o = int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["o"])
+        o = int(json.loads(signing.unb64url(cursor))["o"])
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        raise SearchError("The cursor is not valid for this search.", code="search.invalid_cursor") from None
+        raise InvalidSearchCursor("The cursor is not valid for this search.") from None
     if not 0 <= o <= MAX_DEPTH:
-        raise SearchError("The cursor is not valid for this search.", code="search.invalid_cursor")
+        raise InvalidSearchCursor("The cursor is not valid for this search.")
     return o
 
 
 def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+    return signing.b64url(json.dumps({"o": offset}).encode())
 
 
 def _people_hits(platform, principal, s, pq, filters: Filters, k: int) -> list[Passage]:
@@ -107,8 +91,8 @@ def _people_hits(platform, principal, s, pq, filters: Filters, k: int) -> list[P
     if not ids:
         return []
     merged = Filters(**{**filters.__dict__, "person_ids": tuple(ids), "modalities": ("face",)})
-    # ranked like a first-place full-text hit: the query named them
-    return matching(platform, access.tenant_of(principal), merged, k, score=1.6 / (RRF_K + 1), matched=("people",))
+    return matching(platform, access.tenant_of(principal), merged, k, score=rank.named_person_score(),
+                    matched=("people",))
 
 
 def search(platform, principal, params: SearchParams) -> dict:
@@ -116,10 +100,9 @@ def search(platform, principal, params: SearchParams) -> dict:
     access.ensure(principal, "video:read")
     q = (params.q or "").strip()
     if len(q) > MAX_QUERY:
-        raise SearchError(f"The query is longer than {MAX_QUERY} characters.", code="search.query_too_long")
+        raise QueryTooLong(f"The query is longer than {MAX_QUERY} characters.")
     if not q and not params.like:
-        raise SearchError("Type something to search for, or pass like=<video_id>@<seconds>.",
-                          code="search.query_required")
+        raise QueryRequired("Type something to search for, or pass like=<video_id>@<seconds>.")
     limit, offset = max(1, min(params.limit, 50)), _offset(params.cursor)
     tenant_id = access.tenant_of(principal)
     depth = min(MAX_DEPTH, offset + limit + 1) * 3
@@ -140,7 +123,7 @@ def search(platform, principal, params: SearchParams) -> dict:
         if q:
             from clipdex.training.glossary import boost_terms
 
-            found = boost_glossary(found, boost_terms(s, tenant_id, q))
+            found = rank.boost_glossary(found, boost_terms(s, tenant_id, q))
         if exclude:
             found = [m for m in found if not (m.video_id == exclude[0] and m.start <= exclude[1] <= m.end + 1)]
         titles = dict(s.execute(select(Video.id, Video.title).where(
@@ -165,14 +148,13 @@ def _with_tagged_videos(s, principal, f: Filters) -> Filters:
 def _like_vector(platform, principal, like: str):
     m = _LIKE.match(like.strip())
     if not m:
-        raise SearchError("like must be <video_id>@<seconds>.", code="search.invalid_like")
+        raise InvalidLike("like must be <video_id>@<seconds>.")
     video_id, t = uuid.UUID(m.group(1)), float(m.group(2))
     with access.session_for(platform, principal, readonly=True) as s:
         access.get_video_for(s, principal, video_id, "video:read")  # 404 for other tenants' videos
     v = vector_of(platform, access.tenant_of(principal), video_id, t)
     if v is None:
-        raise ClipdexError("Nothing is indexed at that moment of the video.", code="search.moment_not_indexed",
-                           status=404)
+        raise MomentNotIndexed("Nothing is indexed at that moment of the video.")
     return v, (video_id, t)
 
 
@@ -180,12 +162,8 @@ def _item(platform, m: mom.Moment, pq, title: str) -> dict:
     best = m.best
     text, marks = mom.snippet(best.text, pq)
     thumb = next((p.thumb_key for p in m.passages if p.thumb_key), None)
+    thumb_url = presign.blob_link(platform, thumb, filename="moment.jpg") if thumb else None
     start = mom.refine_start(m, pq) if pq.terms else m.start
     return {"video_id": str(m.video_id), "video_title": title, "start": round(start, 2), "end": round(m.end, 2),
-            "snippet": text, "highlights": marks, "thumbnail_url": _thumb_url(platform, thumb) if thumb else None,
+            "snippet": text, "highlights": marks, "thumbnail_url": thumb_url,
             "modalities": m.modalities, "score": round(m.score, 5), "speaker": best.speaker}
-
-
-def _thumb_url(platform, key: str) -> str:
-    return presign.download_url(platform.settings, platform.blobs, key, filename="moment.jpg",
-                                content_type="image/jpeg")[0]

@@ -60,3 +60,9 @@ def download_url(settings, store, key: str, *, filename: str, content_type: str)
     token, expires = signing.sign(settings.resolved_secret_key, key, ttl_s=ttl, filename=filename,
                                   content_type=content_type)
     return f"{settings.public_url.rstrip('/')}/api/v1/blobs/{token}", expires
+
+
+def blob_link(platform, key: str, *, filename: str, content_type: str = "image/jpeg") -> str:
+    """``download_url`` for a blob of ``platform`` without its expiry: the link a response embeds
+    (a thumbnail, a face, an evidence frame)."""
+    return download_url(platform.settings, platform.blobs, key, filename=filename, content_type=content_type)[0]

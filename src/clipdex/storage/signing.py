@@ -17,16 +17,18 @@ import time
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import InvalidDownloadLink
 
 _AAD = b"clipdex-download-v2"
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """URL-safe base64 without padding: the alphabet of every opaque token and cursor in a URL."""
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
+    """The bytes of a ``b64url`` string (ValueError when it is not one)."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -39,13 +41,13 @@ def sign(secret: str, key: str, *, ttl_s: int, filename: str, content_type: str)
     expires = int(time.time()) + ttl_s
     payload = json.dumps({"k": key, "e": expires, "f": filename, "t": content_type}, separators=(",", ":"))
     nonce = os.urandom(12)
-    return _b64(nonce + _aead(secret).encrypt(nonce, payload.encode(), _AAD)), expires
+    return b64url(nonce + _aead(secret).encrypt(nonce, payload.encode(), _AAD)), expires
 
 
 def verify(secret: str, token: str) -> dict:
-    invalid = ClipdexError("The download link is invalid or has expired.", code="download.invalid_link", status=403)
+    invalid = InvalidDownloadLink("The download link is invalid or has expired.")
     try:
-        raw = _unb64(token)
+        raw = unb64url(token)
         if len(raw) < 12 + 16:
             raise invalid
         data = json.loads(_aead(secret).decrypt(raw[:12], raw[12:], _AAD))

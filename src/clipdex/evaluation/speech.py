@@ -10,7 +10,7 @@ from pathlib import Path
 from clipdex.speech import routing
 from clipdex.speech.asr_models import AsrOptions, load_whisper
 from clipdex.speech.audio import SR, chunk_bounds, load_any
-from clipdex.speech.wer import CHAR_LANGS, error_rate
+from clipdex.evaluation.wer import CHAR_LANGS, error_rate
 
 KINDS = ("speech_asr", "speech_multispeaker", "av_speech")
 
@@ -35,7 +35,7 @@ def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_languag
     manifest = json.loads((corpus / "MANIFEST.json").read_text())
     entries = [e for e in manifest["entries"] if e["kind"] in KINDS][:limit]
     t0 = time.perf_counter()
-    model = load_whisper(opts, cache_dir)
+    load_whisper(opts, cache_dir)  # cached: the files below reuse it, so its load time is reported apart
     load_s = time.perf_counter() - t0
     used: dict[str, int] = {}
     files, per_lang, audio_s, proc_s = [], {}, 0.0, 0.0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from clipdex.evaluation.scoring import edit_distance
+
 ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
         "sixteen seventeen eighteen nineteen").split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -66,16 +68,6 @@ def normalize(text: str, language: str = "en") -> list[str]:
     return [EQUIV.get(w, w) for w in "".join(chars).split()]
 
 
-def edits(ref: list, hyp: list) -> int:
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1]
-
-
 def units(text: str, language: str) -> list[str]:
     """Words, or characters (spaces and punctuation removed) for languages scored by CER."""
     words = normalize(text, language)
@@ -85,4 +77,4 @@ def units(text: str, language: str) -> list[str]:
 def error_rate(ref: str, hyp: str, language: str = "en") -> tuple[int, int]:
     """(edits, reference units)."""
     r, h = units(ref, language), units(hyp, language)
-    return edits(r, h), len(r)
+    return edit_distance(r, h), len(r)
