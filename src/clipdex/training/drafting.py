@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clipdex.rag import text as tx
-from clipdex.rag.backends import _data
 from clipdex.rag.citations import Quote, Sentence, SupportChecker
+from clipdex.rag.protocol import quote_data
 from clipdex.training import questions as qg
 
 MAX_WINDOWS = 20  # per video: drafting costs one generation per window
@@ -35,7 +35,7 @@ class Drafter:
         for sent in sentences[:MAX_WINDOWS]:
             span = sent.context or sent.text
             reply = self.complete([{"role": "system", "content": PROMPT},
-                                   {"role": "user", "content": f"<excerpt>\n{_data(span)}\n</excerpt>"}])
+                                   {"role": "user", "content": f"<excerpt>\n{quote_data(span)}\n</excerpt>"}])
             m = _QA.search(reply or "")
             if not m:
                 continue

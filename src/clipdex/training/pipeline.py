@@ -10,6 +10,7 @@ from clipdex.models import TrainedModel
 from clipdex.training import catalog, datasets, evaluate, finetune
 
 log = logging.getLogger("clipdex.training")
+STAGE = "train"  # the chaos hook's stage name: CLIPDEX_CHAOS=train:mid_work kills after the first checkpoint
 
 
 def _options(m: TrainedModel, settings) -> finetune.TrainOptions:
@@ -23,7 +24,6 @@ def _options(m: TrainedModel, settings) -> finetune.TrainOptions:
 
 def run(platform, claim, lease, workdir: Path) -> dict:
     from clipdex.search.embed import get_embedder
-    from clipdex.training.runner import STAGE
 
     settings = platform.settings
     with platform.db.tenant(claim.tenant_id, readonly=True) as s:
@@ -38,7 +38,8 @@ def run(platform, claim, lease, workdir: Path) -> dict:
                            after_checkpoint=lambda step: chaos.maybe_kill(STAGE, "mid_work", claim.attempt))
     result = finetune.train(base, train_items, opts, store, workdir, hooks)
     lease.check()
-    lease.write({"progress": {**_current(platform, claim), "phase": "evaluating"}, "resumed_from_step": result.resumed_from_step})
+    lease.write({"progress": {**_current(platform, claim), "phase": "evaluating"},
+                 "resumed_from_step": result.resumed_from_step})
     base_model = None if opts.method == "lora" else finetune.load_model(base)
     metrics = evaluate.compare(result.model, base_model, result.tokenizer, base.kind, test_items,
                                get_embedder(settings))

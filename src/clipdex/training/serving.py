@@ -23,8 +23,10 @@ from sqlalchemy import select
 
 from clipdex.models import TrainedModel
 from clipdex.rag import text as tx
-from clipdex.rag.backends import BackendUnavailable, ExtractiveBackend, Task
 from clipdex.rag.citations import Quote, Sentence
+from clipdex.rag.extractive import ExtractiveBackend
+from clipdex.rag.protocol import BackendUnavailable, Task
+from clipdex.tenancy.access import owned_by
 from clipdex.training import catalog, evaluate
 
 MAX_QUOTES_ASKED = 3
@@ -185,7 +187,7 @@ def tenant_backend(platform, tenant_id: uuid.UUID | None, embedder) -> TenantMod
     if tenant_id is None:
         raise BackendUnavailable("The tenant model backend needs a tenant.")
     with platform.db.tenant(tenant_id, readonly=True) as s:
-        m = s.scalar(select(TrainedModel).where(TrainedModel.tenant_id == tenant_id, TrainedModel.active.is_(True)))
+        m = s.scalar(select(TrainedModel).where(owned_by(TrainedModel, tenant_id), TrainedModel.active.is_(True)))
         if m is None:
             raise BackendUnavailable("No custom model is active for this organisation.")
         s.expunge(m)
