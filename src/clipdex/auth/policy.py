@@ -7,8 +7,9 @@ ROLES = ("viewer", "member", "admin", "owner")
 READ_ACTIONS = frozenset({"video:read", "job:read", "usage:read", "tenant:read"})
 WRITE_ACTIONS = frozenset({"video:write", "video:delete", "job:write"})
 ADMIN_ACTIONS = frozenset({"member:read", "member:manage", "apikey:manage", "audit:read",
-                           "compliance:manage"})  # compliance: edit policies, pick the default
-OWNER_ACTIONS = frozenset({"tenant:update", "member:manage_owner"})
+                           "compliance:manage",  # compliance: edit policies, pick the default
+                           "tenant:export"})  # download everything the tenant has (GET /tenant/export)
+OWNER_ACTIONS = frozenset({"tenant:update", "member:manage_owner", "tenant:delete"})
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": READ_ACTIONS,

@@ -8,10 +8,12 @@ from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clipdex.db.types import utcnow
 from clipdex.models import Artifact, UsageRecord, Video
+from clipdex.tenancy.access import owned_by
 
 
 def month_of(when: datetime | None = None) -> str:
@@ -28,7 +30,7 @@ def record_usage(s: Session, tenant_id: uuid.UUID, metric: str, quantity: float,
 
 def usage_totals(s: Session, tenant_id: uuid.UUID, month: str) -> dict[str, float]:
     rows = s.execute(select(UsageRecord.metric, func.sum(UsageRecord.quantity)).where(
-        UsageRecord.tenant_id == tenant_id, UsageRecord.month == month).group_by(UsageRecord.metric)).all()
+        owned_by(UsageRecord, tenant_id), UsageRecord.month == month).group_by(UsageRecord.metric)).all()
     return {m: float(q or 0) for m, q in rows}
 
 
@@ -42,7 +44,7 @@ def last_months(n: int, now: datetime | None = None) -> list[str]:
 def usage_history(s: Session, tenant_id: uuid.UUID, months: list[str]) -> dict[str, dict[str, float]]:
     """Totals per month and metric for ``months`` (consecutive, oldest first), in one grouped query."""
     rows = s.execute(select(UsageRecord.month, UsageRecord.metric, func.sum(UsageRecord.quantity)).where(
-        UsageRecord.tenant_id == tenant_id, UsageRecord.month >= months[0], UsageRecord.month <= months[-1])
+        owned_by(UsageRecord, tenant_id), UsageRecord.month >= months[0], UsageRecord.month <= months[-1])
         .group_by(UsageRecord.month, UsageRecord.metric)).all()
     out: dict[str, dict[str, float]] = {m: {} for m in months}
     for month, metric, quantity in rows:
@@ -52,8 +54,8 @@ def usage_history(s: Session, tenant_id: uuid.UUID, months: list[str]) -> dict[s
 
 
 def storage_bytes(s: Session, tenant_id: uuid.UUID) -> int:
-    videos = s.scalar(select(func.coalesce(func.sum(Video.size_bytes), 0)).where(Video.tenant_id == tenant_id))
-    arts = s.scalar(select(func.coalesce(func.sum(Artifact.size_bytes), 0)).where(Artifact.tenant_id == tenant_id))
+    videos = s.scalar(select(func.coalesce(func.sum(Video.size_bytes), 0)).where(owned_by(Video, tenant_id)))
+    arts = s.scalar(select(func.coalesce(func.sum(Artifact.size_bytes), 0)).where(owned_by(Artifact, tenant_id)))
     return int(videos or 0) + int(arts or 0)
 
 
@@ -77,5 +79,8 @@ class ApiCallMeter:
             self._seq += 1
             seq = self._seq
         for tenant_id, n in counts.items():
-            with db.tenant(tenant_id) as s:
-                record_usage(s, tenant_id, "api_calls", n, source_key=f"api:{self._process}:{seq}:{tenant_id}")
+            try:
+                with db.tenant(tenant_id) as s:
+                    record_usage(s, tenant_id, "api_calls", n, source_key=f"api:{self._process}:{seq}:{tenant_id}")
+            except IntegrityError:  # the tenant was deleted since these calls: nobody left to bill, others still are
+                continue

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from clipdex.db.types import utcnow
 from clipdex.models import UploadSession
 from clipdex.platform import Platform
+from clipdex.tenancy.system import SystemReason
 
 log = logging.getLogger("clipdex.janitor")
 
@@ -22,7 +23,7 @@ def sweep(platform: Platform, *, scratch_max_age_s: float = SCRATCH_MAX_AGE_S) -
     """Delete expired open tus and presigned uploads (row and bytes) and stale scratch files; returns counts."""
     staging = platform.settings.staging_dir
     removed = {"uploads": 0, "scratch": 0}
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.SCHEDULING) as s:
         expired = s.scalars(select(UploadSession).where(
             UploadSession.status == "open", UploadSession.expires_at < utcnow())).all()
         for up in expired:
@@ -32,6 +33,10 @@ def sweep(platform: Platform, *, scratch_max_age_s: float = SCRATCH_MAX_AGE_S) -
     from clipdex.ingest.presigned import sweep_expired  # presigned S3 uploads never completed
 
     removed["presigned"] = sweep_expired(platform)
+    from clipdex.tenancy.deletion import sweep_deleted_tenants  # late writes of stages of deleted tenants
+
+    if late := sweep_deleted_tenants(platform):
+        removed["deleted_tenants"] = late
     cutoff = time.time() - scratch_max_age_s
     candidates = list(staging.glob("clipdex-*")) + list(staging.glob("upload-*")) + list(staging.glob("cli-*"))
     blob_tmp = getattr(platform.blobs, "root", None)

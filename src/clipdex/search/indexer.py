@@ -11,6 +11,7 @@ from clipdex.search.documents import build_rows, load_source
 from clipdex.search.embed import get_embedder
 from clipdex.search.images import index_video_images
 from clipdex.search.store import get_store
+from clipdex.tenancy.system import SystemReason, system_session
 
 log = logging.getLogger("clipdex.search")
 
@@ -40,12 +41,23 @@ def refresh(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> None:
     """Re-index a video after an edit; the edit is committed already, so a failure only delays search."""
     try:
         index_video(platform, tenant_id, video_id)
-    except Exception:  # noqa: BLE001
+    except Exception:  # logged: the next index stage run catches up
         log.warning("re-indexing video %s failed; the next index stage run will catch up", video_id, exc_info=True)
 
 
 def remove_video(platform, tenant_id: uuid.UUID, video_id: uuid.UUID) -> None:
-    get_store(platform.settings).delete_video(tenant_id, video_id)
+    """The video's rows gone from every table, and from the tables' earlier versions (deletion is complete)."""
+    store = get_store(platform.settings)
+    store.delete_video(tenant_id, video_id)
+    store.purge_history(tenant_id)
+
+
+def refresh_and_purge(platform, tenant_id: uuid.UUID, video_ids) -> None:
+    """Re-index videos after a deletion changed what their rows say (a person, a voice), then drop the old
+    table versions that still hold the deleted names and ids. Best-effort per video, like ``refresh``."""
+    for video_id in sorted(set(video_ids), key=str):
+        refresh(platform, tenant_id, video_id)
+    get_store(platform.settings).purge_history(tenant_id)
 
 
 def reindex(platform, tenant_ids: list[uuid.UUID] | None = None, *, drop_old: bool = False,
@@ -59,11 +71,12 @@ def reindex(platform, tenant_ids: list[uuid.UUID] | None = None, *, drop_old: bo
 
     from clipdex.models import Tenant, Video
     from clipdex.search.store import table_name
+    from clipdex.tenancy.access import owned_by
 
     store = get_store(platform.settings)
-    with platform.db.system(readonly=True) as s:
+    with system_session(platform, SystemReason.MIGRATION, readonly=True) as s:
         tenants = tenant_ids or list(s.scalars(select(Tenant.id)))
-        videos = {t: list(s.scalars(select(Video.id).where(Video.tenant_id == t, Video.status == "ready")))
+        videos = {t: list(s.scalars(select(Video.id).where(owned_by(Video, t), Video.status == "ready")))
                   for t in tenants}
     embedder = get_embedder(platform.settings)
     current, report = table_name(embedder), {"tenants": len(tenants), "videos": 0, "rows": 0, "dropped": 0}

@@ -24,6 +24,8 @@ from clipdex.storage.s3 import lance_storage_options
 log = logging.getLogger("clipdex.search")
 # lancedb warns at every fork; our forks (ffmpeg, ffprobe) exec at once and never touch its runtime
 warnings.filterwarnings("ignore", message="lancedb fork support is experimental", category=RuntimeWarning)
+# purge_history means it: a deletion must not survive in older versions (a search that started on one may fail)
+warnings.filterwarnings("ignore", message=r"optimize\(cleanup_older_than=0\)", category=UserWarning)
 
 TABLE_PREFIX = "segments_"
 MODALITIES = ("transcript", "ocr", "tag", "sound", "face", "shot")
@@ -115,7 +117,7 @@ class IndexStore:
                 return
             if stats.num_indexed_rows < 200_000 or stats.num_unindexed_rows > 20_000:
                 _retry(table.optimize)
-        except Exception:  # noqa: BLE001  maintenance is best-effort; the rows are already searchable
+        except Exception:  # maintenance is best-effort (logged); the rows are already searchable
             log.warning("index maintenance failed", exc_info=True)
 
     def delete_video(self, tenant_id: uuid.UUID, video_id: uuid.UUID, *, text_only: bool = False) -> None:
@@ -125,9 +127,38 @@ class IndexStore:
             replace_rows(db.open_table(name), video_id, None)
 
     def drop_tenant(self, tenant_id: uuid.UUID) -> None:
+        """Every table of the tenant, its folder and the cached connection (tenant deletion)."""
         db = self.db(tenant_id)
         for name in self.all_tables(tenant_id):
             db.drop_table(name)
+        with self._lock:
+            self._conns.pop(uuid.UUID(str(tenant_id)), None)
+            self._fts_ready = {k for k in self._fts_ready if k[0] != uuid.UUID(str(tenant_id))}
+        if not self.root.startswith("s3://"):  # S3 has no folders: no object left means nothing left
+            import shutil
+
+            shutil.rmtree(self.uri(tenant_id), ignore_errors=True)
+
+    def purge_history(self, tenant_id: uuid.UUID) -> None:
+        """Forget deleted rows for good: a Lance delete only marks rows, and every earlier table
+        version keeps its data files (and index files) until old versions are cleaned up."""
+        from datetime import timedelta
+
+        for name in self.all_tables(tenant_id):
+            table = self.db(tenant_id).open_table(name)
+            # a delete that dropped whole fragments leaves nothing to compact, and cleanup keeps the latest
+            # version, whose manifest and transaction quote the delete's predicate (the video id): an empty
+            # update makes a newer version so that one goes too
+            _retry(lambda t=table: t.update(where="false", values={"id": ""}))
+            _retry(lambda t=table: t.optimize(cleanup_older_than=timedelta(0)))
+
+    def video_ids_where(self, tenant_id: uuid.UUID, where: str) -> set[uuid.UUID]:
+        """Videos with a row matching the SQL filter ``where`` in any text table (what an edit must re-index)."""
+        out: set[uuid.UUID] = set()
+        for name in self.tables(tenant_id):
+            rows = self.db(tenant_id).open_table(name).search().where(where).select(["video_id"]).limit(None)
+            out |= {uuid.UUID(r["video_id"]) for r in rows.to_list()}
+        return out
 
     def ensure_fts(self, tenant_id: uuid.UUID, table) -> None:
         """Full-text index with positions (phrase queries); rows added later are searched unindexed until optimize."""
@@ -137,7 +168,7 @@ class IndexStore:
         if not any(i.index_type == "FTS" for i in table.list_indices()) and table.count_rows() > 0:
             try:
                 table.create_fts_index("text", with_position=True, replace=False)
-            except Exception as e:  # noqa: BLE001  another worker created it meanwhile
+            except Exception as e:  # another worker created it meanwhile (else re-raised)
                 if not any(i.index_type == "FTS" for i in table.list_indices()):
                     raise
                 log.debug("fts index raced: %s", e)
@@ -177,7 +208,7 @@ def _retry(fn) -> None:
         try:
             fn()
             return
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # a commit conflict is retried; anything else is re-raised
             if attempt == _WRITE_RETRIES - 1 or "onflict" not in str(e) and "etry" not in str(e):
                 raise
             time.sleep(0.05 * 2 ** attempt)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 
 from sqlalchemy import select, update
 
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError
+from clipdex.errors import NoActiveModel, NotActivatable
 from clipdex.models import Tenant, TrainedModel, TrainingDataset, TrainingJob
 from clipdex.storage import keys
+from clipdex.tenancy.access import owned_by
 
 TENANT_BACKEND = "tenant"
-
-
-class NotActivatable(ClipdexError):
-    status, code, title = 409, "model.not_ready", "Model not ready"
 
 
 def latest_job(s, model_id: uuid.UUID) -> TrainingJob | None:
@@ -38,13 +36,15 @@ def create(s, ds: TrainingDataset, *, base_model: str, method: str, params: dict
 
 def public(m: TrainedModel, job: TrainingJob | None) -> dict:
     return {
-        "id": str(m.id), "status": m.status, "job_id": job and str(job.id), "dataset_id": m.dataset_id and str(m.dataset_id),
+        "id": str(m.id), "status": m.status, "job_id": job and str(job.id),
+        "dataset_id": m.dataset_id and str(m.dataset_id),
         "dataset_version": m.dataset_version, "base_model": m.base_model, "method": m.method, "params": m.params,
         "metrics": m.metrics or {}, "beats_base": m.beats_base, "size_bytes": m.size_bytes, "active": m.active,
         "activated_at": m.activated_at and m.activated_at.isoformat(), "created_by": m.created_by,
         "created_at": m.created_at.isoformat(),
         "lineage": {"dataset_id": m.dataset_id and str(m.dataset_id), "dataset_version": m.dataset_version,
-                    "base_model": m.base_model, "previous_active_id": m.previous_active_id and str(m.previous_active_id)},
+                    "base_model": m.base_model,
+                    "previous_active_id": m.previous_active_id and str(m.previous_active_id)},
         "job": job and {"id": str(job.id), "status": job.status, "attempt": job.attempt, "progress": job.progress,
                         "resumed_from_step": job.resumed_from_step, "error_code": job.error_code,
                         "error_message": job.error_message},
@@ -52,7 +52,7 @@ def public(m: TrainedModel, job: TrainingJob | None) -> dict:
 
 
 def active_model(s, tenant_id: uuid.UUID) -> TrainedModel | None:
-    return s.scalar(select(TrainedModel).where(TrainedModel.tenant_id == tenant_id, TrainedModel.active.is_(True)))
+    return s.scalar(select(TrainedModel).where(owned_by(TrainedModel, tenant_id), TrainedModel.active.is_(True)))
 
 
 def _set_backend(s, tenant_id: uuid.UUID, on: bool) -> None:
@@ -84,7 +84,7 @@ def rollback(s, tenant_id: uuid.UUID) -> TrainedModel | None:
     """Back to the version active before the current one; none left: Ask returns to the default backend."""
     current = active_model(s, tenant_id)
     if current is None:
-        raise NotActivatable("No model is active.", code="model.none_active")
+        raise NoActiveModel("No model is active.")
     prev = s.get(TrainedModel, current.previous_active_id) if current.previous_active_id else None
     current.active = False
     s.flush()
@@ -106,4 +106,7 @@ def delete(platform, s, m: TrainedModel) -> None:
               .values(status="cancelled", finished_at=utcnow()).execution_options(synchronize_session=False))
     platform.blobs.delete_prefix(keys.training_prefix(m.tenant_id, "models", m.id))
     forget(m.id)
+    # the serving copy of the weights in the local model cache goes too (it outlived the blobs before)
+    shutil.rmtree(platform.settings.resolved_model_cache_dir / "tenants" / str(m.tenant_id) / str(m.id),
+                  ignore_errors=True)
     s.delete(m)

@@ -21,10 +21,9 @@ def clean_language(value: str | None) -> str | None:
     if not value:
         return None
     if not _LANG.match(value):
-        from clipdex.errors import ClipdexError
+        from clipdex.errors import InvalidLanguage
 
-        raise ClipdexError("language must be a BCP 47 code such as 'en' or 'pt-BR'.", code="video.invalid_language",
-                           status=422)
+        raise InvalidLanguage("language must be a BCP 47 code such as 'en' or 'pt-BR'.")
     return value
 
 
@@ -51,8 +50,12 @@ def apply_filters(q: Select, *, status: str | None = None, tag: str | None = Non
     return q
 
 
-def delete_video_rows(s: Session, video: Video) -> str:
-    """Delete the video's rows; returns the blob prefix to remove once the transaction commits."""
+def delete_video_rows(s: Session, video: Video) -> list[str]:
+    """Delete the video's rows and what was derived from it; returns the blob prefixes to remove once the
+    transaction commits."""
+    from clipdex.tenancy.deletion import video_residue
+
+    extra = video_residue(s, video)
     job_ids = s.scalars(select(Job.id).where(Job.video_id == video.id)).all()
     s.execute(delete(Artifact).where(Artifact.video_id == video.id))
     if job_ids:
@@ -60,8 +63,8 @@ def delete_video_rows(s: Session, video: Video) -> str:
         s.execute(delete(Job).where(Job.id.in_(job_ids)))
     s.delete(video)
     s.flush()
-    return keys.video_prefix(video.tenant_id, video.id)
+    return [keys.video_prefix(video.tenant_id, video.id), *extra]
 
 
-def delete_blobs(platform: Platform, prefix: str) -> int:
-    return platform.blobs.delete_prefix(prefix)
+def delete_blobs(platform: Platform, prefixes: list[str]) -> int:
+    return sum(platform.blobs.delete_prefix(p) for p in prefixes)

@@ -17,6 +17,7 @@ from clipdex.auth import service as auth
 from clipdex.models import Face, Person, Tenant, Video
 from clipdex.people import service as people
 from clipdex.schemas.common import Page
+from clipdex.search import indexer
 from clipdex.storage import presign
 from clipdex.tenancy import access, audit
 
@@ -67,8 +68,7 @@ class FaceSettingsChanged(FaceSettings):
 def _thumb(platform, key: str | None) -> str | None:
     if not key:
         return None
-    return presign.download_url(platform.settings, platform.blobs, key, filename="face.jpg",
-                                content_type="image/jpeg")[0]
+    return presign.blob_link(platform, key, filename="face.jpg")
 
 
 def _public(platform, p: Person) -> PersonPublic:
@@ -79,7 +79,7 @@ def _public(platform, p: Person) -> PersonPublic:
 def _detail(platform, s, p: Person, video_id: uuid.UUID | None = None) -> PersonDetail:
     # the titles come in the same query (a join on the tenant's own videos), not one lookup per video
     q = (select(Face, Video.title, Video.filename).join(Video, Video.id == Face.video_id)
-         .where(Face.person_id == p.id, Face.tenant_id == p.tenant_id, Video.tenant_id == p.tenant_id))
+         .where(Face.person_id == p.id, access.owned_by(Face, p.tenant_id), access.owned_by(Video, p.tenant_id)))
     if video_id:
         q = q.where(Face.video_id == video_id)
     rows = s.execute(q.order_by(Face.video_id, Face.start_s)).all()
@@ -112,10 +112,9 @@ def put_face_settings(body: FaceSettings, principal: Authed, platform: PlatformD
                       ) -> FaceSettingsChanged:
     auth.ensure(principal, "tenant:update")
     if purge and body.face_analysis:
-        from clipdex.errors import ClipdexError
+        from clipdex.errors import PurgeNeedsOff
 
-        raise ClipdexError("purge=true only goes with face_analysis=false.", code="people.purge_needs_off",
-                           status=422)
+        raise PurgeNeedsOff("purge=true only goes with face_analysis=false.")
     keys: list[str] = []
     purged = None
     with access.session_for(platform, principal) as s:
@@ -124,11 +123,14 @@ def put_face_settings(body: FaceSettings, principal: Authed, platform: PlatformD
         audit.record(s, "tenant.face_analysis", actor=principal.actor, tenant_id=t.id, target=f"tenant:{t.id}",
                      face_analysis=body.face_analysis)
         if purge:
+            seen_in = set(s.scalars(select(Face.video_id).where(access.owned_by(Face, t.id))))
             purged, keys = people.purge_tenant_faces(s, t.id)
             audit.record(s, "tenant.face_data_purged", actor=principal.actor, tenant_id=t.id,
                          target=f"tenant:{t.id}", **purged)
     for key in keys:  # after the commit: a failed delete keeps its files
         platform.blobs.delete(key)
+    if purge:
+        indexer.refresh_and_purge(platform, access.tenant_of(principal), seen_in)
     return FaceSettingsChanged(face_analysis=body.face_analysis, purged=purged)
 
 
@@ -153,10 +155,12 @@ def update_person(person_id: uuid.UUID, body: PersonUpdate, principal: Authed, p
 def delete_person(person_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> None:
     with access.session_for(platform, principal) as s:
         p = access.get_owned(s, principal, Person, person_id, "video:delete")
+        seen_in = set(s.scalars(select(Face.video_id).where(Face.person_id == p.id)))
         keys = people.delete_person(s, p, platform.blobs)
         audit.record(s, "person.deleted", actor=principal.actor, tenant_id=p.tenant_id, target=f"person:{p.id}")
     for key in keys:  # after the commit: a failed delete keeps its files
         platform.blobs.delete(key)
+    indexer.refresh_and_purge(platform, p.tenant_id, seen_in)  # index rows named the person and carried their id
 
 
 @router.post("/people/{person_id}/merge", response_model=PersonDetail, summary="Merge other people into this one")
@@ -188,7 +192,7 @@ def video_people(video_id: uuid.UUID, principal: Authed, platform: PlatformDep) 
     with access.session_for(platform, principal, readonly=True) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
         ids = list(dict.fromkeys(s.scalars(select(Face.person_id).where(Face.video_id == v.id,
-                                                                        Face.tenant_id == v.tenant_id)
+                                                                        access.owned_by(Face, v.tenant_id))
                                            .order_by(Face.start_s))))
         out = []
         for pid in ids:
