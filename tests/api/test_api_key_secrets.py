@@ -25,4 +25,4 @@ def test_api_key_with_wrong_tail_is_refused(client, tenant_a):
     forged = secret.rsplit("_", 1)[0] + "_x_y"
     r = client.get("/api/v1/videos", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
-    assert r.json()["code"] == "auth.invalid_api_key"
+    assert r.json()["code"] == "auth.invalid_token"

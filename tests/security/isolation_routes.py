@@ -112,6 +112,8 @@ ROUTES: dict[tuple[str, str], Entry] = {
     # team
     ("GET", f"{V}/tenant"): own("the token's tenant"),
     ("PATCH", f"{V}/tenant"): own("renames the token's tenant", Call(json={"name": "Alpha renamed"})),
+    ("GET", f"{V}/tenant/export"): own("the token's tenant's archive (admins and owners)"),
+    ("DELETE", f"{V}/tenant"): foreign(Call(query={"confirm": R("tenant_slug")})),  # B's slug confirms nothing of A's
     ("GET", f"{V}/members"): own("members of the token's tenant"),
     ("PATCH", f"{V}/members/{{user_id}}"): foreign(
         Call(path={"user_id": R("member")}, json={"role": "viewer"}),

@@ -14,6 +14,7 @@ from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, CompliancePolicy
                             ComplianceResult, Face, Invitation, Job, JobStage, Membership, OutboxEntry, Person,
                             RefreshToken, SpeakerProfile, Tenant, TranscriptCorrection, UploadSession, UsageRecord,
                             User, Video)
+from clipdex.tenancy.system import SystemReason
 
 
 @dataclass
@@ -27,7 +28,7 @@ def seed_tenant(platform, name: str) -> Seeded:
     """A tenant with one row in every table that has a tenant_id column."""
     tag = secrets.token_hex(4)
     later = utcnow() + timedelta(days=1)
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         t = Tenant(name=f"{name} {tag}", slug=f"{name.lower()}-{tag}", tier="free")
         u = User(email=f"owner-{tag}@{name.lower()}.example.com", password_hash="not-a-hash")
         s.add_all([t, u])
@@ -84,7 +85,8 @@ def _training_rows(s, tenant_id: uuid.UUID, video_id: uuid.UUID, name: str, tag:
     s.flush()
     more = [DatasetItem(tenant_id=tenant_id, dataset_id=ds.id, video_id=video_id, question=f"{name} q {tag}?",
                         answer=f"{name} a {tag}"),
-            TrainingJob(tenant_id=tenant_id, model_id=model.id), GlossaryTerm(tenant_id=tenant_id, term=f"{name} {tag}")]
+            TrainingJob(tenant_id=tenant_id, model_id=model.id),
+            GlossaryTerm(tenant_id=tenant_id, term=f"{name} {tag}")]
     s.add_all(more)
     s.flush()
     return [ds, model, *more]
@@ -97,7 +99,8 @@ def _billing_rows(s, tenant_id: uuid.UUID, tag: str) -> list:
     now = utcnow()
     more = [BillingAccount(tenant_id=tenant_id, stripe_customer_id=f"cus_seed_{tag}", state="active", plan="pro"),
             UsageReport(tenant_id=tenant_id, metric="processing_minutes", slice_start=now - timedelta(days=1),
-                        slice_end=now, quantity=3.0, idempotency_key=f"seed-{tag}", stripe_customer_id=f"cus_seed_{tag}")]
+                        slice_end=now, quantity=3.0, idempotency_key=f"seed-{tag}",
+                        stripe_customer_id=f"cus_seed_{tag}")]
     s.add_all(more)
     s.flush()
     return more
@@ -106,7 +109,7 @@ def _billing_rows(s, tenant_id: uuid.UUID, tag: str) -> list:
 def tenant_rows(platform, tenant_id: uuid.UUID) -> dict[str, list[str]]:
     """Every row of one tenant, per table, as comparable text (read in the system scope)."""
     out = {}
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         for table in Base.metadata.sorted_tables:
             if "tenant_id" in table.c:
                 rows = s.execute(select(table).where(table.c.tenant_id == tenant_id))

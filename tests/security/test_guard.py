@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 
 from clipdex.errors import UnscopedQuery
 from clipdex.models import Base, Invitation, Job, Membership, Tenant, TenantOwned, User, Video
+from clipdex.tenancy.system import SystemReason
 from tests.security.seed import seed_tenant, tenant_rows
 
 TENANT_OWNED = sorted((m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)),
@@ -102,7 +103,7 @@ def test_tenant_scope_bulk_statements_touch_only_its_rows(platform, two):
         assert s.execute(delete(Invitation)).rowcount == 1
         assert s.execute(delete(Job).where(Job.id == b.rows["jobs"])).rowcount == 0
     assert tenant_rows(platform, b.tenant_id) == before_b
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         assert s.get(Video, a.rows["videos"]).title == "renamed"
         assert s.get(Invitation, a.rows["invitations"]) is None
 
@@ -118,7 +119,8 @@ def test_writing_a_row_for_another_tenant_raises(platform, two):
     with pytest.raises(UnscopedQuery), platform.db.tenant(a.tenant_id) as s:
         s.get(Video, a.rows["videos"]).tenant_id = b.tenant_id  # moving own row into B
 
-    with platform.db.system() as sys:  # B's rows, obtained elsewhere, then handed to an A session
+    # B's rows, obtained elsewhere, then handed to an A session
+    with platform.db.system(reason=SystemReason.OPERATOR) as sys:
         b_video, b_job = sys.get(Video, b.rows["videos"]), sys.get(Job, b.rows["jobs"])
     with pytest.raises(UnscopedQuery), platform.db.tenant(a.tenant_id) as s:
         s.add(b_video)
@@ -141,6 +143,19 @@ def test_new_rows_default_to_the_session_tenant(platform, two):
 
 def test_system_scope_sees_every_tenant(platform, two):
     a, b = two
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         ids = set(s.scalars(select(Video.tenant_id)))
     assert {a.tenant_id, b.tenant_id} <= ids
+
+
+def test_the_guard_switch_is_test_only():
+    """``switched_off`` (used to show RLS holds alone) refuses a production configuration."""
+    from clipdex.db import guard
+
+    with pytest.raises(RuntimeError):
+        with guard.switched_off("prod"):
+            pass
+    assert guard.GUARD_ENABLED
+    with guard.switched_off("test"):
+        assert not guard.GUARD_ENABLED
+    assert guard.GUARD_ENABLED

@@ -1,8 +1,9 @@
 """Tenant isolation, generated from the app's route table.
 
 Every route under /api/v1 needs an entry in ``ROUTES`` (``isolation_routes.py``) saying how to fill
-it; a new route without one fails this module. Every A principal (owner, admin, member, viewer, read key, read+write key)
-calls every route with tenant B's ids where the route takes ids, and each such call must answer
+it; a new route without one fails this module. Every A principal (owner, admin, member, viewer, read
+key, read+write key) calls every route with tenant B's ids where the route takes ids, and each such
+call must answer
 exactly what the same call answers with a random id instead (so B's ids cannot be told apart from
 ids that do not exist). No response may carry B's ids, names or titles, and B's rows and blobs must
 be byte-for-byte the same afterwards.
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from clipdex.app import API_PREFIX, create_app
 from clipdex.models import Base, Face, Membership, Person, SpeakerProfile, Tenant, User, Video
 from clipdex.storage import keys
+from clipdex.tenancy.system import SystemReason
 from tests.conftest import add_user, drain, login, make_settings, new_tenant
 from tests.security.isolation_routes import ROUTES, TUS, Call, Ref, V
 from tests.media import make_video
@@ -126,7 +128,7 @@ def _post_video(client: TestClient, headers: dict, path: Path, filename: str, **
 
 
 def _user_id(platform, email: str) -> str:
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         return str(s.scalar(select(User.id).where(User.email == email)))
 
 
@@ -144,7 +146,7 @@ def _build_side(platform, client: TestClient, name: str, samples: dict[str, Path
     ctx = new_tenant(platform, client, name)
     owner = ctx.headers
     tenant_name = f"{name}-tenant-{tag}"
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         s.get(Tenant, ctx.id).name = tenant_name
     title, vtag = f"{name} secret clip {tag}", f"{name.lower()}-tag-{tag}"
     video = _post_video(client, owner, samples["shared"], f"{name.lower()}-{tag}.mp4", title=title, tags=vtag)
@@ -177,7 +179,8 @@ def _finish_side(platform, client: TestClient, side: Side, owner: dict, name: st
     side.refs["job"] = v["job"]["id"]
     side.refs["artifact"] = v["artifacts"][0]["id"]
     side.secrets |= {v["job"]["id"], *(a["id"] for a in v["artifacts"])}
-    with platform.db.system() as s:  # a gallery person with one face (the clip has none to find)
+    # a gallery person with one face (the clip has none to find)
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         person = Person(tenant_id=side.tenant_id, name=f"{name} person {uuid.uuid4().hex[:8]}", embedding=bytes(512))
         s.add(person)
         s.flush()
@@ -204,7 +207,7 @@ def _finish_side(platform, client: TestClient, side: Side, owner: dict, name: st
         jobs = client.get(f"{V}/jobs", headers=owner, params={"video_id": queued["id"]}).json()["items"]
         side.refs |= {"queued_video": queued["id"], "queued_job": jobs[0]["id"]}
         side.secrets |= {queued["id"], jobs[0]["id"], "Bravo queued clip", "bravo-queued.mp4"}
-        with platform.db.system() as s:
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:
             side.refs["blob_key"] = s.get(Video, uuid.UUID(side.refs["video"])).blob_key
 
 
@@ -216,7 +219,7 @@ def _training_rows(platform, side: Side, name: str) -> dict:
     from clipdex.models import DatasetItem, TrainedModel, TrainingDataset, TrainingJob
 
     tag = uuid.uuid4().hex[:8]
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         ds = TrainingDataset(tenant_id=side.tenant_id, name=f"{name} dataset {tag}", status="ready",
                              counts={"items": 1, "train": 1}, selection={"video_ids": [side.refs["video"]]})
         s.add(ds)
@@ -232,7 +235,8 @@ def _training_rows(platform, side: Side, name: str) -> dict:
         s.flush()
         s.add(TrainingJob(tenant_id=side.tenant_id, model_id=queued.id, not_before=utcnow() + timedelta(days=1)))
         s.flush()
-        refs = {"dataset": str(ds.id), "dataset_item": str(item.id), "model": str(done.id), "queued_model": str(queued.id)}
+        refs = {"dataset": str(ds.id), "dataset_item": str(item.id), "model": str(done.id),
+                "queued_model": str(queued.id)}
     side.secrets |= set(refs.values()) | {ds.name, item.question, item.answer}
     return refs
 
@@ -275,7 +279,7 @@ def snapshot(platform, side: Side) -> dict[str, Any]:
     """B's rows in every table that can hold them, its blobs, and its tus staging file."""
     tid = side.tenant_id
     out: dict[str, Any] = {}
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         member_ids = select(Membership.user_id).where(Membership.tenant_id == tid)
         for table in Base.metadata.sorted_tables:
             if "tenant_id" in table.c:

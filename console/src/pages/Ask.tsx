@@ -29,6 +29,10 @@ export function AskPage() {
 
   const unavailable = error instanceof ApiError && (error.status === 404 || error.status === 405);
   const byN = new Map(answer?.citations.map((c) => [c.n, c]) ?? []);
+  // Only verified sentences are shown: what a model wrote that the videos do not say (an injected
+  // instruction it obeyed, say) is left out, not greyed out, and only counted.
+  const verified = answer?.sentences?.filter((s) => s.supported) ?? [];
+  const leftOut = (answer?.sentences?.length ?? 0) - verified.length;
   return (
     <>
       <h1>Ask</h1>
@@ -46,8 +50,8 @@ export function AskPage() {
         <section className="answer card" aria-label="Answer">
           {!answer.supported && <p className="hint">Your library does not seem to contain the answer.</p>}
           <p data-testid="answer">
-            {(answer.sentences?.length ? answer.sentences : [{ text: answer.answer, citations: [], supported: answer.supported }]).map((s, i) => (
-              <span key={i} className={s.supported ? "" : "unsupported"}>
+            {(verified.length ? verified : [{ text: answer.answer, citations: [], supported: answer.supported }]).map((s, i) => (
+              <span key={i}>
                 {s.text}
                 {s.citations.map((n) => byN.get(n) && (
                   <sup key={n}><Link to={citeLink(byN.get(n)!)} aria-label={`Source ${n}`}>[{n}]</Link></sup>
@@ -55,6 +59,7 @@ export function AskPage() {
               </span>
             ))}
           </p>
+          {leftOut > 0 && <p className="hint">{leftOut === 1 ? "One sentence" : `${leftOut} sentences`} of the answer left out: your videos do not say {leftOut === 1 ? "it" : "them"}.</p>}
           {answer.citations.length > 0 && (
             <>
               <h2>Sources</h2>
