@@ -40,6 +40,7 @@ def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_languag
     used: dict[str, int] = {}
     files, per_lang, audio_s, proc_s = [], {}, 0.0, 0.0
     spk_hits = spk_total = 0
+    ders: list[float] = []
     for e in entries:
         audio = load_any(corpus / e["file"])
         lang = e.get("language") or "en"
@@ -53,11 +54,13 @@ def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_languag
         used[file_opts.model] = used.get(file_opts.model, 0) + 1
         declared = (route.language if route else None) or (lang if declare_language else None)
         segs = transcribe_file(load_whisper(file_opts, cache_dir), file_opts, audio, declared, chunk_s)
-        found_speakers = None
+        found_speakers = der_row = None
         if e["kind"] == "speech_multispeaker":
             from clipdex.analyzers.diarization import diarize
 
-            found_speakers = len(diarize(audio)["speakers"])
+            found = diarize(audio)
+            found_speakers = len(found["speakers"])
+            der_row = _der_of(e["ground_truth"], segs, found["turns"])
         took = time.perf_counter() - started
         hyp = " ".join(s["text"] for s in segs)
         ref = e["ground_truth"]["reference"]
@@ -77,14 +80,30 @@ def evaluate(corpus: Path, opts: AsrOptions, cache_dir: Path, *, declare_languag
             spk_total += 1
             spk_hits += int(found_speakers == want)
             row |= {"speakers_expected": want, "speakers_found": found_speakers}
+        if der_row:
+            row["der"] = der_row
+            ders.append(der_row["der"])
         files.append(row)
     return {"model": opts.model, "models_used": used, "routing": routing_settings is not None,
             "beam_size": opts.beam_size, "declared_language": declare_language,
             "wer": {k: round(v[0] / v[1], 4) for k, v in sorted(per_lang.items()) if k not in CHAR_LANGS and v[1]},
             "cer": {k: round(v[0] / v[1], 4) for k, v in sorted(per_lang.items()) if k in CHAR_LANGS and v[1]},
             "speaker_count_accuracy": round(spk_hits / spk_total, 4) if spk_total else None,
+            "der": round(sum(ders) / len(ders), 4) if ders else None,
             "rtf": round(proc_s / audio_s, 4) if audio_s else None, "audio_s": round(audio_s, 1),
             "model_load_s": round(load_s, 2), "files": files}
+
+
+def _der_of(truth: dict, segments: list[dict], turns: list[dict]) -> dict | None:
+    """DER (0.25 s collar) where the reference tags its words with speakers; the tagged words get
+    their times from the transcript's words (the corpus gives no times, see ``der.reference_turns``)."""
+    from clipdex.evaluation.der import der, reference_turns, turns_of
+
+    tagged = truth.get("words_with_speaker_tag")
+    if not tagged:
+        return None
+    reference = reference_turns(tagged, [w for s in segments for w in s.get("words", [])])
+    return der(reference, turns_of(turns)).as_dict() if reference else None
 
 
 def render(result: dict, console) -> None:
@@ -94,6 +113,7 @@ def render(result: dict, console) -> None:
     t = Table("file", "lang", "model", "detected", "metric", "rate", "dur s", "proc s", "speakers", title=title)
     for f in result["files"]:
         spk = f"{f['speakers_found']}/{f['speakers_expected']}" if "speakers_found" in f else ""
+        spk += f" DER {f['der']['der']:.3f}" if f.get("der") else ""
         t.add_row(f["file"], f["language"], f.get("model", result["model"]), ",".join(f["detected"]), f["metric"],
                   f"{f['error_rate']:.3f}" if f["error_rate"] is not None else "-", f"{f['duration_s']:.1f}",
                   f"{f['seconds']:.2f}", spk)
@@ -104,5 +124,6 @@ def render(result: dict, console) -> None:
     for k, v in result["cer"].items():
         s.add_row(k, "cer", f"{v:.3f}")
     console.print(s)
-    console.print(f"speaker-count accuracy {result['speaker_count_accuracy']}  RTF {result['rtf']}  "
+    console.print(f"speaker-count accuracy {result['speaker_count_accuracy']}  DER {result.get('der')}  "
+                  f"RTF {result['rtf']}  "
                   f"audio {result['audio_s']} s  model load {result['model_load_s']} s")
