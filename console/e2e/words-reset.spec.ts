@@ -36,6 +36,37 @@ test("the transcript panel writes Whisper's sub-word tokens as one word", async 
   await shot(page, "transcript-words");
 });
 
+test("Chinese, Japanese and Korean text renders with the console's own Noto fonts", async () => {
+  // Chromium here has no CJK system font: without the bundled faces these are missing-glyph boxes.
+  // Each sample is drawn twice, in the page's own font stack and in the Noto face alone; the same
+  // width means the stack reached the Noto face (boxes are narrower than CJK glyphs).
+  const samples: [string, string][] = [["Noto Sans SC Variable", "中文字幕"], ["Noto Sans JP Variable", "のテキスト"],
+    ["Noto Sans KR Variable", "한국어 자막"]];
+  const widths = await page.evaluate(async (pairs) => {
+    const box = document.createElement("p");
+    box.setAttribute("data-testid", "cjk-sample");
+    document.body.appendChild(box);
+    const out: { family: string; loaded: number; stack: number; alone: number }[] = [];
+    for (const [family, text] of pairs) {
+      const faces = await document.fonts.load(`16px "${family}"`, text);
+      const inStack = document.createElement("span");
+      const alone = document.createElement("span");
+      inStack.textContent = alone.textContent = text;
+      alone.style.fontFamily = `"${family}"`;
+      box.append(inStack, " ", alone, " ");
+      out.push({ family, loaded: faces.filter((f) => f.status === "loaded").length,
+        stack: inStack.getBoundingClientRect().width, alone: alone.getBoundingClientRect().width });
+    }
+    return out;
+  }, samples);
+  for (const w of widths) {
+    expect(w.loaded, `${w.family} served and loaded`).toBeGreaterThan(0);
+    expect(Math.abs(w.stack - w.alone), `${w.family} used by the page's font stack`).toBeLessThan(1);
+  }
+  await expect(page.getByTestId("cjk-sample")).toBeVisible();
+  await shot(page, "cjk-text");
+});
+
 test("a lost password is reset with the operator's link", async ({ browser }) => {
   page = await (await browser.newContext()).newPage(); // signed out: a browser without the session cookie
   await page.goto("/signin");

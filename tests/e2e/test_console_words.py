@@ -53,5 +53,5 @@ def test_transcript_words_and_password_reset_in_the_console(server):
            "E2E_VIDEO": str(server["video"]), "E2E_USER": "wanda@words.test", "E2E_PASS": "wanda-e2e-pass",
            "E2E_RESET_LINK": server["link"], "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": os.environ.get("CI", "")}
     run_playwright("e2e/words-reset.spec.ts", env, server["log"])
-    for name in ("transcript-words", "forgot-password", "reset-password", "reset-done"):
+    for name in ("transcript-words", "cjk-text", "forgot-password", "reset-password", "reset-done"):
         assert (shots / f"{name}.png").is_file(), f"no screenshot of {name}"
