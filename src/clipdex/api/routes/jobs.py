@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 import uuid
 from typing import Annotated, Literal
 
@@ -14,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.api.pagination import PageParams, paginate
+from clipdex.api.sse import snapshot_events
 from clipdex.billing import state as billing_state
 from clipdex.jobs import service as jobs
 from clipdex.models import Job
@@ -23,7 +21,6 @@ from clipdex.tenancy import access
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-TERMINAL = ("succeeded", "failed", "cancelled")
 STREAM_MAX_S = 3600
 
 
@@ -74,20 +71,5 @@ def _read(platform, principal, job_id) -> dict:
 async def job_events(job_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> StreamingResponse:
     first = await run_in_threadpool(_read, platform, principal, job_id)  # 404 before the stream starts
 
-    async def stream():
-        snap, last, started = first, None, time.monotonic()
-        while True:
-            body = json.dumps(snap, default=str)
-            if body != last:
-                yield f"event: progress\nid: {int(time.time() * 1000)}\ndata: {body}\n\n"
-                last = body
-            if snap["status"] in TERMINAL:
-                yield f"event: done\ndata: {body}\n\n"
-                return
-            if time.monotonic() - started > STREAM_MAX_S:
-                return
-            await asyncio.sleep(platform.settings.poll_interval_s)
-            snap = await run_in_threadpool(_read, platform, principal, job_id)
-
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return snapshot_events(first, lambda: _read(platform, principal, job_id),
+                           poll_s=platform.settings.poll_interval_s, max_s=STREAM_MAX_S)

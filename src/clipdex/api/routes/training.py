@@ -3,9 +3,6 @@ registry (activate for Ask, roll back, delete), and the tenant glossary."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 import uuid
 from typing import Literal
 
@@ -16,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.api.pagination import PageParams, paginate
+from clipdex.api.sse import snapshot_events
 from clipdex.models import TrainedModel, TrainingDataset
 from clipdex.schemas.common import Page
 from clipdex.tenancy import access, audit
@@ -158,7 +156,8 @@ def delete_dataset(dataset_id: uuid.UUID, principal: Authed, platform: PlatformD
     with access.session_for(platform, principal) as s:
         ds = service.get_dataset(s, principal, dataset_id, service.DELETE)
         datasets.delete_dataset(platform, s, ds)
-        audit.record(s, "dataset.deleted", actor=principal.actor, tenant_id=ds.tenant_id, target=f"dataset:{dataset_id}")
+        audit.record(s, "dataset.deleted", actor=principal.actor, tenant_id=ds.tenant_id,
+                     target=f"dataset:{dataset_id}")
     return Response(status_code=204)
 
 
@@ -288,23 +287,8 @@ def _read_model(platform, principal, model_id) -> dict:
 async def model_events(model_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> StreamingResponse:
     first = await run_in_threadpool(_read_model, platform, principal, model_id)  # 404 before the stream starts
 
-    async def stream():
-        snap, last, started = first, None, time.monotonic()
-        while True:
-            body = json.dumps(snap, default=str)
-            if body != last:
-                yield f"event: progress\nid: {int(time.time() * 1000)}\ndata: {body}\n\n"
-                last = body
-            if snap["status"] in ("succeeded", "failed", "cancelled"):
-                yield f"event: done\ndata: {body}\n\n"
-                return
-            if time.monotonic() - started > STREAM_MAX_S:
-                return
-            await asyncio.sleep(max(0.5, platform.settings.poll_interval_s))
-            snap = await run_in_threadpool(_read_model, platform, principal, model_id)
-
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return snapshot_events(first, lambda: _read_model(platform, principal, model_id),
+                           poll_s=max(0.5, platform.settings.poll_interval_s), max_s=STREAM_MAX_S)
 
 
 # --- glossary -----------------------------------------------------------------------------------
@@ -314,6 +298,7 @@ def get_glossary(principal: Authed, platform: PlatformDep) -> Glossary:
     return Glossary(**service.read_glossary(platform, principal))
 
 
-@router.put("/glossary", response_model=Glossary, summary="Replace the glossary (biases transcription toward these terms)")
+@router.put("/glossary", response_model=Glossary,
+            summary="Replace the glossary (biases transcription toward these terms)")
 def put_glossary(body: Glossary, principal: Authed, platform: PlatformDep) -> Glossary:
     return Glossary(**service.put_glossary(platform, principal, body.terms, body.video_hints))
