@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup system-deps test-system-deps console run test test-fast bench clean
+.PHONY: setup system-deps test-system-deps console run lint test test-fast bench clean
 
 setup: system-deps $(STAMP) console
 
@@ -40,16 +40,25 @@ $(CONSOLE_STAMP): console/package-lock.json
 	@rm -f console/node_modules/.installed-*
 	@touch $@
 
+# The demo prints the console's address: the one `serve` gets, unless CLIPDEX_PUBLIC_URL names another.
 run: setup
-	$(BIN)/clipdex demo
-	$(BIN)/clipdex serve --host $(HOST) --port $(PORT)
+	CLIPDEX_PUBLIC_URL=$${CLIPDEX_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/clipdex demo
+	CLIPDEX_PUBLIC_URL=$${CLIPDEX_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/clipdex serve --host $(HOST) --port $(PORT)
 
-test: setup test-system-deps
+# ruff's rules and line length are in pyproject.toml ([tool.ruff]).
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+
+# Two pytest-xdist workers: much of the suite waits on FFmpeg, servers and browsers rather than on the
+# CPU. Tests that share state outside their tmp_path are pinned to one worker (tests/conftest.py).
+PYTEST_WORKERS ?= 2
+
+test: setup test-system-deps lint
 	cd console && npm test --silent
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test-fast: setup test-system-deps
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow"
 
 bench: setup
 	$(BIN)/python -m bench.run_all

@@ -23,12 +23,13 @@ from clipdex.pipeline import registry
 from clipdex.platform import Platform
 from clipdex.settings import Settings
 from clipdex.tenancy import service as tenants
+from clipdex.tenancy.system import SystemReason
 
 PG_ADMIN_URL = os.environ.get("CLIPDEX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PASSWORD = "correct horse battery staple"
 
-registry.load_builtin()
+registry.discover()
 
 
 @pytest.fixture(autouse=True)
@@ -205,7 +206,7 @@ def login(client: TestClient, email: str, password: str = PASSWORD, tenant: str 
 
 
 def add_user(platform: Platform, tenant_id: uuid.UUID, email: str, role: str, password: str = PASSWORD) -> None:
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         user, _ = tenants.get_or_create_user(s, email, password)
         tenants.add_member(s, tenant_id, user.id, role)
 
@@ -238,3 +239,18 @@ def upload(client: TestClient, ctx: TenantCtx, path, **fields):
 def drain(platform: Platform) -> int:
     """Run every claimable stage in this process."""
     return Worker(platform, name="test").drain()
+
+
+# `make test` runs the suite on two pytest-xdist workers with --dist loadgroup. Each test module runs
+# on one worker (its module-scoped fixtures, often a processed video or a server, are built once), and
+# modules that share something outside their tmp_path run on one worker, one after another: the
+# browser tests share console/dist and Playwright's console/test-results folder; the Celery tests
+# spawn worker fleets whose timing assumptions hold only when two fleets do not compete for the cores.
+_SERIAL_GROUPS = {"test_celery_pipeline.py": "celery", "test_chaos_celery.py": "celery",
+                  "test_rls_celery.py": "celery", "test_celery_dispatch.py": "celery"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = _SERIAL_GROUPS.get(item.path.name) or ("browser" if "e2e" in item.path.parts else None)
+        item.add_marker(pytest.mark.xdist_group(group or str(item.path)))

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from clipdex.tenancy.system import SystemReason
 from tests.pipeline.engine_support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -147,7 +148,7 @@ def wait_until(predicate, timeout: float, what: str, fleet: Fleet | None = None)
 def job_status(platform, job_id) -> str:
     from clipdex.models import Job
 
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         return s.scalar(select(Job.status).where(Job.id == job_id))
 
 
@@ -155,7 +156,7 @@ def snapshot(platform, job_id) -> dict:
     """Everything a job's processing wrote, as comparable values (the effects a replay must not change)."""
     from clipdex.models import Artifact, Job, JobStage, UsageRecord, Video
 
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         job = s.get(Job, job_id)
         video = s.get(Video, job.video_id)
         stages = s.scalars(select(JobStage).where(JobStage.job_id == job_id).order_by(JobStage.position)).all()

@@ -17,6 +17,7 @@ from clipdex.jobs import scheduler
 from clipdex.jobs.dispatcher import AHEAD, dispatch_once
 from clipdex.jobs.runner import execute
 from clipdex.models import JobStage, OutboxEntry
+from clipdex.tenancy.system import SystemReason
 from tests.pipeline.engine_support import QuickStage, expire_lease, make_tenant, queue_job, registered
 
 
@@ -70,7 +71,7 @@ def test_lost_messages_and_expired_leases_are_published_again(platform):
         tenant = make_tenant(platform)
         _, job_id = queue_job(platform, tenant)
         (msg,) = _dispatch(platform, {"cpu": 1})
-        with platform.db.system() as s:  # published long ago and still not claimed
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:  # published long ago and still not claimed
             s.execute(update(OutboxEntry).values(published_at=utcnow() - timedelta(hours=1)))
         sent = []
         dispatch_once(platform, sent.append, {"cpu": 1}, backlog={"cpu": 3})
@@ -103,14 +104,14 @@ def test_retry_backoff_is_enqueued_with_the_failure_and_published_when_due(platf
         _, job_id = queue_job(platform, tenant)
         (m,) = _dispatch(platform, {"cpu": 1})
         assert execute(platform, scheduler.claim_stage(platform, "w", job_id, "a", 0)) == "retry"
-        with platform.db.system() as s:
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:
             entry = s.scalar(select(OutboxEntry))
             st = s.get(JobStage, entry.stage_id)
             assert (entry.stage, entry.attempt, st.status) == ("a", 1, "ready")
             assert entry.available_at == st.not_before and entry.published_at is None
             s.execute(update(OutboxEntry).values(available_at=utcnow() + timedelta(hours=1)))
         assert _dispatch(platform, {"cpu": 1}) == []  # backing off
-        with platform.db.system() as s:  # the backoff is over
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:  # the backoff is over
             past = utcnow() - timedelta(seconds=1)
             s.execute(update(OutboxEntry).values(available_at=past))
             s.execute(update(JobStage).where(JobStage.name == "a").values(not_before=past))

@@ -11,17 +11,16 @@ from sqlalchemy import func, select
 from clipdex.jobs import celery_app
 from clipdex.jobs.dispatcher import Message
 from clipdex.models import JobStage, OutboxEntry
+from clipdex.tenancy.system import SystemReason
 from tests.pipeline.engine_support import (assert_effects_once, ingest_clip, make_tenant, queue_job, registered,
                                            stages_of)
-from tests.scaleout.celery_support import (STAGES, broker_url, celery_platform, expected_marker,  # noqa: F401
-                                           job_status, snapshot, wait_until)
-from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401
+from tests.scaleout.celery_support import (STAGES, expected_marker, job_status, snapshot, wait_until)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def _outbox_rows(platform) -> int:
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         return s.scalar(select(func.count()).select_from(OutboxEntry))
 
 
@@ -82,6 +81,6 @@ def test_real_pipeline_through_celery_workers(celery_platform, tmp_path):
     arts = assert_effects_once(platform, video_id, job_id)
     names = {(a.stage, a.name) for a in arts}
     assert ("extract_audio", "audio.wav") in names and any(s == "thumbnail" for s, _ in names)
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         owners = set(s.scalars(select(JobStage.lease_owner)))
     assert owners == {None}

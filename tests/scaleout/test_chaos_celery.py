@@ -13,10 +13,8 @@ import pytest
 from clipdex.jobs import chaos
 from clipdex.jobs.reconcile import reconcile_blobs
 from tests.pipeline.engine_support import assert_effects_once, make_tenant, queue_job, registered, stages_of
-from tests.scaleout.celery_support import (SECONDS_ENV, STAGES, broker_url, celery_platform,  # noqa: F401
-                                           expected_marker, job_status, restore_unacked, snapshot, unacked,
-                                           wait_until)
-from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401
+from tests.scaleout.celery_support import (SECONDS_ENV, STAGES, expected_marker, job_status, restore_unacked,
+                                           snapshot, unacked, wait_until)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

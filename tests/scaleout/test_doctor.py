@@ -15,7 +15,6 @@ from clipdex.cli import app
 from clipdex.ops import doctor
 from clipdex.ops.doctor import FAIL, OK, WARN, all_checks, run_checks
 from tests.conftest import IN_CI, make_settings, migrated_sqlite_settings
-from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401
 
 
 def _only(*names: str):

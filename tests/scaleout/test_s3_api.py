@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from clipdex.storage import keys
 from clipdex.storage.s3 import S3BlobStore
+from clipdex.tenancy.system import SystemReason
 from tests.conftest import api_client, drain, migrated_sqlite_settings, new_tenant, open_platform, upload
 from tests.media import make_video
-from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401
 
 V = "/api/v1"
 
@@ -153,7 +153,7 @@ def test_expired_presigned_uploads_are_swept(s3_platform, s3_client, moto_s3):
     stale, fresh = _presign(s3_client, t, 10), _presign(s3_client, t, 10)
     for p in (stale, fresh):
         _post_file(p, b"0123456789")
-    with s3_platform.db.system() as s:
+    with s3_platform.db.system(reason=SystemReason.OPERATOR) as s:
         s.get(UploadSession, uuid.UUID(stale["upload_id"])).expires_at = utcnow() - timedelta(seconds=1)
     assert sweep_expired(s3_platform) == 1
     assert moto_s3.keys(stale["fields"]["key"]) == [] and moto_s3.keys(fresh["fields"]["key"]) != []

@@ -14,7 +14,6 @@ from clipdex.storage.s3 import S3BlobStore
 from tests.api.ingest_support import assert_nothing_kept, assert_problem
 from tests.conftest import api_client, drain, migrated_sqlite_settings, new_tenant, open_platform, upload
 from tests.media import make_video
-from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401  (pytest fixtures)
 from tests.security.test_media_indirection import _hls
 
 

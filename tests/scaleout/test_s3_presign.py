@@ -22,7 +22,6 @@ import pytest
 from clipdex.settings import Settings
 from clipdex.storage import keys, open_store
 from clipdex.storage.presign import MAX_TTL_S, check_presign_key, download_url
-from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401
 
 TENANT = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 

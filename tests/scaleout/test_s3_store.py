@@ -12,7 +12,6 @@ import pytest
 from clipdex.settings import MiB, Settings
 from clipdex.storage import keys, open_store
 from clipdex.storage.s3 import S3BlobStore, parse_url
-from tests.scaleout.s3_server import moto_s3, s3_overrides  # noqa: F401
 
 PART = 5 * MiB  # the smallest part S3 allows; the store's setting cannot go below it
 
