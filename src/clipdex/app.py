@@ -22,6 +22,7 @@ from clipdex.api.routes import answers as answer_routes
 from clipdex.api.routes import billing as billing_routes
 from clipdex.api.routes import training as training_routes
 from clipdex.api.routes import compliance as compliance_routes
+from clipdex.api.routes import tenant as tenant_routes
 from clipdex.billing.metering import ApiCallMeter
 from clipdex.observability import REGISTRY, configure_logging
 from clipdex.pipeline import registry
@@ -39,8 +40,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     settings = settings or (platform.settings if platform else Settings())
     configure_logging(settings.log_level)
     platform = platform or Platform.from_settings(settings)
-    registry.load_builtin()
-    registry.load_extra(settings.extra_stages)
+    registry.discover(settings.extra_stages)
     meter = ApiCallMeter()
     workers = settings.worker_threads if embedded_workers is None else embedded_workers
 
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     for r in (auth.router, team.router, videos.router, uploads.router, jobs.router, usage.router, admin.router,
               blobs.router, transcripts.router, speaker_routes.router, visual_routes.router, people_routes.router,
               search_routes.router, answer_routes.router, presigned_uploads.router, billing_routes.router,
-              training_routes.router, compliance_routes.router, speech_settings_routes.router):
+              training_routes.router, compliance_routes.router, speech_settings_routes.router,
+              tenant_routes.router):
         app.include_router(r, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(RequestContext, meter=meter)
@@ -97,7 +98,7 @@ def _flush_loop(meter: ApiCallMeter, platform: Platform, stop: threading.Event) 
     while not stop.wait(10):
         try:
             meter.flush(platform.db)
-        except Exception:  # metering must never take the API down; counts retry next round
+        except Exception:  # noqa: BLE001  (metering must never take the API down; counts retry next round)
             pass
 
 

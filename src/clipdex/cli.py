@@ -22,6 +22,9 @@ admin = typer.Typer(help="Tenants, users and tiers (run on the server).", no_arg
 app.add_typer(admin, name="admin")
 eval_app = typer.Typer(help="Evaluate analyzers against a labelled corpus.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+docs_app = typer.Typer(help="Regenerate the generated pages in docs/ (tests fail when one is stale).",
+                       no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
 from clipdex.billing.cli import app as billing_app  # noqa: E402  (issue 15)
 app.add_typer(billing_app, name="billing")
 console = Console(soft_wrap=True)
@@ -32,8 +35,7 @@ def _platform():
     from clipdex.platform import Platform
 
     settings = Settings()
-    registry.load_builtin()
-    registry.load_extra(settings.extra_stages)
+    registry.discover(settings.extra_stages)
     return Platform.from_settings(settings)
 
 
@@ -115,11 +117,12 @@ def create_tenant(name: str, tier: Annotated[str, typer.Option(help="free | pro 
     from clipdex.errors import ClipdexError
     from clipdex.models import User
     from clipdex.tenancy import service as tenants
+    from clipdex.tenancy.system import SystemReason, system_session
 
     platform = _platform()
     generated = None
     try:
-        with platform.db.system() as s:
+        with system_session(platform, SystemReason.OPERATOR) as s:
             exists = s.scalar(select(User.id).where(User.email == owner.strip().lower()))
         if exists is None and not password:
             password = generated = secrets.token_urlsafe(12)
@@ -144,12 +147,13 @@ def create_user(email: str, tenant: Annotated[Optional[str], typer.Option(help="
     from clipdex.auth import reset
     from clipdex.errors import ClipdexError
     from clipdex.tenancy import service as tenants
+    from clipdex.tenancy.system import SystemReason, system_session
 
     platform = _platform()
     generated = None if password else secrets.token_urlsafe(12)
     changes = []
     try:
-        with platform.db.system() as s:
+        with system_session(platform, SystemReason.OPERATOR) as s:
             user, created = tenants.get_or_create_user(s, email, password or generated, operator=operator)
             if not created and password:
                 reset.set_password(s, user, password, actor="cli")
@@ -177,11 +181,12 @@ def set_password(email: str, password: Annotated[Optional[str], typer.Option(
     """Set a user's password (ends the user's signed-in sessions)."""
     from clipdex.auth import reset
     from clipdex.errors import ClipdexError
+    from clipdex.tenancy.system import SystemReason, system_session
 
     if password is None:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
-        with _platform().db.system() as s:
+        with system_session(_platform(), SystemReason.OPERATOR) as s:
             reset.set_password(s, reset.find_user(s, email), password, actor="cli")
     except ClipdexError as e:
         _fail(e.detail)
@@ -223,9 +228,10 @@ def list_tenants() -> None:
     from sqlalchemy import select
 
     from clipdex.models import Tenant
+    from clipdex.tenancy.system import SystemReason, system_session
 
     table = Table("slug", "name", "tier", "status", "id")
-    with _platform().db.system() as s:
+    with system_session(_platform(), SystemReason.OPERATOR, readonly=True) as s:
         for t in s.scalars(select(Tenant).order_by(Tenant.created_at)):
             table.add_row(t.slug, t.name, t.tier, t.status, str(t.id))
     console.print(table)
@@ -267,10 +273,9 @@ def reindex(tenant: Annotated[Optional[str], typer.Option(help="tenant slug or i
     platform = _platform()
     ids = None
     if tenant:
-        from clipdex.tenancy.service import find_tenant
+        from clipdex.tenancy.service import get_tenant
 
-        with platform.db.system(readonly=True) as s:
-            ids = [find_tenant(s, tenant).id]
+        ids = [get_tenant(platform, tenant).id]
     with _progress() as bar:
         task = bar.add_task("indexing videos", total=None)
         report = run_reindex(platform, ids, drop_old=drop_old, progress=lambda n: bar.update(task, completed=n))
@@ -279,7 +284,8 @@ def reindex(tenant: Annotated[Optional[str], typer.Option(help="tenant slug or i
 
 
 @eval_app.command("search")
-def eval_search(corpus: Annotated[Optional[Path], typer.Option(help="folder with MANIFEST.json (omit: generated media only)")] = None,
+def eval_search(corpus: Annotated[Optional[Path],
+                                  typer.Option(help="folder with MANIFEST.json (omit: generated media only)")] = None,
                 as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
                 limit: Annotated[Optional[int], typer.Option(help="only the first N corpus speech files")] = None,
                 ask: Annotated[bool, typer.Option(help="also score ask's citations")] = True) -> None:
@@ -302,8 +308,8 @@ def eval_asr(corpus: Annotated[Path, typer.Option(help="folder with MANIFEST.jso
              declare_language: Annotated[bool, typer.Option(help="pass each file's language to the model")] = False,
              limit: Annotated[Optional[int], typer.Option(help="only the first N speech files")] = None) -> None:
     """Transcription WER/CER per file and language, speaker-count accuracy and real-time factor."""
+    from clipdex.evaluation.speech import evaluate, render
     from clipdex.speech.asr_models import AsrOptions
-    from clipdex.speech.evaluation import evaluate, render
 
     if not (corpus / "MANIFEST.json").is_file():
         _fail(f"{corpus}/MANIFEST.json not found")
@@ -368,6 +374,32 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print JSON inst
         console.print(table)
     if not healthy(findings):
         raise typer.Exit(1)
+
+
+@docs_app.command("config")
+def docs_config(output: Annotated[str, typer.Option(help="file to write, - for stdout")] = "docs/configuration.md",
+                check: Annotated[bool, typer.Option("--check", help="write nothing; fail if OUTPUT is stale")] = False,
+                ) -> None:
+    """Every setting with its group, environment variable, type, default and description (from settings.py)."""
+    from clipdex import settings_docs
+
+    _generated_page(settings_docs.render(), output, check)
+
+
+def _generated_page(text: str, output: str, check: bool) -> None:
+    """Print, check or write a generated docs page (shared by the `clipdex docs` commands)."""
+    path = Path(output)
+    if output == "-":
+        typer.echo(text, nl=False)
+    elif check and not (path.is_file() and path.read_text() == text):
+        _fail(f"{output} is stale: run `clipdex docs` again without --check")
+    elif not check and not (path.is_file() and path.read_text() == text):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(0o644)  # a page of the repository, not service data (main() sets umask 077)
+        console.print(f"{output} written")
+    else:
+        console.print(f"{output} is up to date")
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ from clipdex.jobs.worker import Worker
 from clipdex.models import Job, JobStage, Membership, Tenant, User, Video
 from clipdex.platform import Platform
 from clipdex.settings import Settings
+from clipdex.tenancy.access import owned_by
+from clipdex.tenancy.system import SystemReason, system_session
 
 DEMO_EMAIL = "owner@demo.clipdex.local"
 CREDENTIALS_FILE = "demo-owner-password.txt"  # in the data folder, mode 0600
@@ -39,9 +41,9 @@ def make_sample_video(path: Path, seconds: int = 12) -> Path:
 def _owner_principal(platform: Platform, tenant_ref: str) -> Principal:
     from clipdex.tenancy.service import find_tenant
 
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.OPERATOR) as s:
         tenant = find_tenant(s, tenant_ref)
-        owner = s.scalar(select(Membership).where(Membership.tenant_id == tenant.id,
+        owner = s.scalar(select(Membership).where(owned_by(Membership, tenant.id),
                                                   Membership.role == "owner").order_by(Membership.created_at))
         return Principal(tenant_id=tenant.id, actor_type="user", actor_id=owner.user_id if owner else uuid.uuid4(),
                          role="owner", tenant_tier=tenant.tier)
@@ -83,17 +85,16 @@ def run_demo(settings: Settings, console: Console, progress_factory) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url, app_role=settings.database_app_role)
-    registry.load_builtin()
-    registry.load_extra(settings.extra_stages)
+    registry.discover(settings.extra_stages)
     platform = Platform.from_settings(settings)
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.OPERATOR) as s:
         tenant = s.scalar(select(Tenant).where(Tenant.slug == "demo"))
         owner = s.scalar(select(User).where(User.email == DEMO_EMAIL))
     if tenant is None:
         tenant = tenants.create_tenant(platform, "Demo", "pro", slug="demo", actor="demo")
     if owner is None:
         password = secrets.token_urlsafe(12)
-        with platform.db.system() as s:
+        with system_session(platform, SystemReason.OPERATOR) as s:
             user, _ = tenants.get_or_create_user(s, DEMO_EMAIL, password, name="Demo Owner")
             tenants.add_member(s, tenant.id, user.id, "owner")
         remember_password(settings, password)
@@ -124,7 +125,7 @@ def credential_lines(platform: Platform) -> list[str]:
     """How to sign in to the demo: the remembered password while it still works, else how to set one."""
     path = _credentials_file(platform.settings)
     password = path.read_text().strip() if path.is_file() else ""
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.OPERATOR) as s:
         owner = s.scalar(select(User).where(User.email == DEMO_EMAIL))
         valid = owner is not None and bool(password) and verify_password(owner.password_hash, password)
     head = f"sign in to the console at [bold]{platform.settings.public_url}[/bold] (demo tenant [bold]demo[/bold]):"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from clipdex.errors import Unauthenticated
+from clipdex.errors import InvalidRefreshToken
 
 CLIENT_HEADER = "x-clipdex-client"
 REFRESH_COOKIE = "clipdex_refresh"
@@ -42,5 +42,5 @@ def refresh_token_of(request: Request, body_token: str | None) -> str:
     """The refresh token from the body (API clients) or, for the console, from its cookie."""
     token = body_token or (request.cookies.get(REFRESH_COOKIE) if console_mode(request) else None)
     if not token:
-        raise Unauthenticated("The refresh token is not valid.", code="auth.invalid_refresh_token")
+        raise InvalidRefreshToken("The refresh token is not valid.")
     return token

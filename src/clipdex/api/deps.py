@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clipdex.auth import service as auth
 from clipdex.auth.principal import Principal
-from clipdex.errors import Forbidden
+from clipdex.errors import OperatorOnly
 from clipdex.observability import bind_request
 from clipdex.platform import Platform
 
@@ -36,7 +36,7 @@ Authed = Annotated[Principal, Depends(current_principal)]
 
 def operator_principal(principal: Authed) -> Principal:
     if principal.actor_type != "user" or not principal.is_operator:
-        raise Forbidden("Platform operators only.", code="auth.operator_only")
+        raise OperatorOnly("Platform operators only.")
     return principal
 
 

@@ -6,11 +6,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from clipdex.errors import ClipdexError
-
-
-class MailFailed(ClipdexError):
-    status, code, title = 503, "mail.unavailable", "Mail not sent"
+from clipdex.errors import MailFailed
 
 
 def send(settings, to: str, subject: str, body: str) -> None:

@@ -25,8 +25,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def check_strength(password: str) -> None:
-    from clipdex.errors import ClipdexError
+    from clipdex.errors import WeakPassword
 
     if len(password) < MIN_LENGTH:
-        raise ClipdexError(f"Passwords need at least {MIN_LENGTH} characters.",
-                           code="auth.weak_password", status=422)
+        raise WeakPassword(f"Passwords need at least {MIN_LENGTH} characters.")

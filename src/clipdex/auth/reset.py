@@ -20,16 +20,13 @@ from sqlalchemy.orm import Session
 from clipdex.auth import mail
 from clipdex.auth.passwords import check_strength, hash_password
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError
+from clipdex.errors import InvalidResetToken, ResetTokenExpired, UserNotFound
 from clipdex.models import RefreshToken, User
 from clipdex.platform import Platform
 from clipdex.tenancy import audit
+from clipdex.tenancy.system import SystemReason, system_session
 
 RESET_TYP = "pwreset+jwt"
-
-
-class InvalidResetToken(ClipdexError):
-    status, code, title = 400, "auth.invalid_reset_token", "Reset link not valid"
 
 
 def set_password(s: Session, user: User, password: str, *, actor: str) -> None:
@@ -44,8 +41,7 @@ def set_password(s: Session, user: User, password: str, *, actor: str) -> None:
 def find_user(s: Session, email: str) -> User:
     user = s.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:  # the operator's CLI only: telling them the e-mail is unknown is the point
-        raise ClipdexError(f"No account has the e-mail {email.strip().lower()!r}.", code="user.not_found",
-                           status=404)
+        raise UserNotFound(f"No account has the e-mail {email.strip().lower()!r}.")
     return user
 
 
@@ -67,7 +63,7 @@ def link_for(platform: Platform, token: str) -> str:
 
 def operator_link(platform: Platform, email: str, *, actor: str = "cli") -> str:
     """A reset link for ``email``, for an operator to hand over (no mail server needed)."""
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.OPERATOR) as s:
         user = find_user(s, email)
         token = issue_token(platform, user)
         audit.record(s, "auth.password_reset_link", actor=actor, target=f"user:{user.id}")
@@ -91,10 +87,10 @@ def request_reset(platform: Platform, email: str, ip: str = "") -> str:
     if mode != "email":
         return mode
     key = hashlib.sha256(f"reset|{ip}".encode()).hexdigest()
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SIGN_IN) as s:
         _check_throttle(s, platform, key)
         _record_failure(s, platform, key, REQUESTS_PER_WINDOW)
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SIGN_IN) as s:
         user = s.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None or user.disabled:
             return mode
@@ -119,12 +115,11 @@ def confirm_reset(platform: Platform, token: str, password: str) -> None:
                             audience=f"{st.jwt_audience}:password-reset", options={"require": ["exp", "sub", "pwf"]})
         user_id = uuid.UUID(claims["sub"])
     except jwt.ExpiredSignatureError:
-        raise InvalidResetToken("This reset link has expired; ask for a new one.",
-                                code="auth.reset_token_expired") from None
+        raise ResetTokenExpired("This reset link has expired; ask for a new one.") from None
     except (jwt.InvalidTokenError, ValueError, KeyError):
         raise InvalidResetToken("This reset link is not valid.") from None
     check_strength(password)
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SIGN_IN) as s:
         user = s.get(User, user_id)
         if user is None or user.disabled or claims["pwf"] != _fingerprint(user):
             raise InvalidResetToken("This reset link was already used or is no longer valid; ask for a new one.")

@@ -9,17 +9,29 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from clipdex.auth import tokens
 from clipdex.auth.passwords import verify_password
 from clipdex.auth.principal import Principal
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError, Forbidden, TooManyRequests, Unauthenticated
+from clipdex.errors import (
+    ActionForbidden,
+    AuthRequired,
+    ClipdexError,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    NoMembership,
+    RefreshTokenReused,
+    TenantSuspended,
+    TooManySignIns,
+)
 from clipdex.models import ApiKey, LoginFailure, Membership, RefreshToken, Tenant, User
 from clipdex.platform import Platform
 from clipdex.tenancy import audit
+from clipdex.tenancy.scope import owned_by
+from clipdex.tenancy.system import SystemReason, system_session
 
 API_KEY_PREFIX = "cdx"
 
@@ -47,8 +59,7 @@ def _check_throttle(s: Session, platform: Platform, key: str) -> None:
     now = utcnow()
     if row and row.locked_until and row.locked_until > now:
         retry = int((row.locked_until - now).total_seconds()) + 1
-        raise TooManyRequests("Too many failed sign-ins. Try again later.",
-                              code="auth.too_many_attempts", headers={"Retry-After": str(retry)})
+        raise TooManySignIns("Too many failed sign-ins. Try again later.", headers={"Retry-After": str(retry)})
 
 
 def _record_failure(s: Session, platform: Platform, key: str, limit: int | None = None) -> None:
@@ -65,9 +76,14 @@ def _record_failure(s: Session, platform: Platform, key: str, limit: int | None 
         row.locked_until = now + timedelta(seconds=st.login_window_s)
 
 
+def _tenants_of(user_id: uuid.UUID) -> Select:
+    """(Tenant, role) rows of every tenant the user belongs to: sign-in work, across tenants by design."""
+    return select(Tenant, Membership.role).join(Membership, owned_by(Membership, Tenant.id)).where(
+        Membership.user_id == user_id)
+
+
 def _resolve_tenant(s: Session, user: User, tenant_ref: str | None) -> tuple[Tenant | None, str | None]:
-    q = select(Tenant, Membership.role).join(Membership, Membership.tenant_id == Tenant.id).where(
-        Membership.user_id == user.id)
+    q = _tenants_of(user.id)
     if tenant_ref:
         try:
             q = q.where(Tenant.id == uuid.UUID(tenant_ref))
@@ -77,10 +93,10 @@ def _resolve_tenant(s: Session, user: User, tenant_ref: str | None) -> tuple[Ten
     if row is None:
         if user.is_operator and not tenant_ref:
             return None, None
-        raise Forbidden("This account is not a member of that tenant.", code="auth.no_membership")
+        raise NoMembership("This account is not a member of that tenant.")
     tenant, role = row
     if tenant.status != "active":
-        raise Forbidden("This tenant is suspended.", code="tenant.suspended")
+        raise TenantSuspended("This tenant is suspended.")
     return tenant, role
 
 
@@ -101,7 +117,7 @@ def _issue(s: Session, platform: Platform, user: User, tenant: Tenant | None, ro
 
 def login(platform: Platform, email: str, password: str, tenant_ref: str | None, ip: str) -> TokenPair:
     key, ip_key = _failure_key(email, ip), _ip_key(ip)
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SIGN_IN) as s:
         _check_throttle(s, platform, key)
         _check_throttle(s, platform, ip_key)
         user = s.scalar(select(User).where(User.email == email.strip().lower()))
@@ -118,17 +134,17 @@ def login(platform: Platform, email: str, password: str, tenant_ref: str | None,
             pair = _issue(s, platform, user, tenant, role)
             audit.record(s, "auth.login", actor=f"user:{user.id}", tenant_id=tenant.id if tenant else None)
     if failed:  # raised after the commit so the failure counter sticks
-        raise Unauthenticated("E-mail or password is wrong.", code="auth.invalid_credentials")
+        raise InvalidCredentials("E-mail or password is wrong.")
     return pair
 
 
 def refresh(platform: Platform, refresh_token: str) -> TokenPair:
     reused = False
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SIGN_IN) as s:
         row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.token_hash(refresh_token)))
         now = utcnow()
         if row is None or row.revoked_at or row.expires_at < now:
-            raise Unauthenticated("The refresh token is not valid.", code="auth.invalid_refresh_token")
+            raise InvalidRefreshToken("The refresh token is not valid.")
         claimed = s.execute(update(RefreshToken).where(
             RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)).rowcount
         if not claimed:
@@ -141,17 +157,16 @@ def refresh(platform: Platform, refresh_token: str) -> TokenPair:
         else:
             user = s.get(User, row.user_id)
             if user is None or user.disabled:
-                raise Unauthenticated("The refresh token is not valid.", code="auth.invalid_refresh_token")
+                raise InvalidRefreshToken("The refresh token is not valid.")
             tenant, role = _resolve_tenant(s, user, str(row.tenant_id) if row.tenant_id else None)
             pair = _issue(s, platform, user, tenant, role, family=row.family_id)
     if reused:
-        raise Unauthenticated("The refresh token was already used; the session has been revoked.",
-                              code="auth.refresh_token_reused")
+        raise RefreshTokenReused("The refresh token was already used; the session has been revoked.")
     return pair
 
 
 def logout(platform: Platform, refresh_token: str) -> None:
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SIGN_IN) as s:
         row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.token_hash(refresh_token)))
         if row is None:
             return
@@ -162,8 +177,8 @@ def logout(platform: Platform, refresh_token: str) -> None:
 
 def switch_tenant(platform: Platform, principal: Principal, tenant_ref: str) -> TokenPair:
     if principal.actor_type != "user":
-        raise Forbidden("API keys are bound to one tenant.", code="auth.forbidden")
-    with platform.db.system() as s:
+        raise ActionForbidden("API keys are bound to one tenant.")
+    with system_session(platform, SystemReason.SIGN_IN) as s:
         user = s.get(User, principal.actor_id)
         tenant, role = _resolve_tenant(s, user, tenant_ref)
         pair = _issue(s, platform, user, tenant, role)
@@ -193,10 +208,10 @@ def create_api_key(platform: Platform, s: Session, principal: Principal, name: s
 def principal_from_api_key(platform: Platform, secret: str) -> Principal:
     # The random tail is base64url and may itself contain "_": split off the two known fields only.
     parts = secret.split("_", 2)
-    invalid = Unauthenticated("The API key is not valid.", code="auth.invalid_api_key")
+    invalid = tokens.invalid_credential()
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise invalid
-    with platform.db.system(readonly=True) as s:  # no write lock on the hot path
+    with system_session(platform, SystemReason.SIGN_IN, readonly=True) as s:  # no write lock on the hot path
         key = s.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
         now = utcnow()
         if key is None or not hmac.compare_digest(key.key_hash, _key_hash(platform, secret)):
@@ -204,13 +219,13 @@ def principal_from_api_key(platform: Platform, secret: str) -> Principal:
         if key.revoked_at or (key.expires_at and key.expires_at < now):
             raise invalid
         tenant = s.get(Tenant, key.tenant_id)
-        if tenant is None or tenant.status != "active":
-            raise Forbidden("This tenant is suspended.", code="tenant.suspended")
+        if tenant is None or tenant.status != "active":  # sign-in says "suspended"; a bearer learns nothing
+            raise invalid
         stale = key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1)
         principal = Principal(tenant_id=key.tenant_id, actor_type="api_key", actor_id=key.id,
                               scopes=tuple(key.scopes), tenant_tier=tenant.tier)
     if stale:  # at most one short write a minute per key
-        with platform.db.system() as s:
+        with system_session(platform, SystemReason.SIGN_IN) as s:
             s.execute(update(ApiKey).where(ApiKey.id == principal.actor_id).values(last_used_at=now))
     return principal
 
@@ -226,27 +241,46 @@ def principal_from_access_token(platform: Platform, token: str) -> Principal:
     st = platform.settings
     claims = tokens.decode_access_token(st.resolved_secret_key, token, issuer=st.jwt_issuer,
                                         audience=st.jwt_audience, max_ttl_s=st.access_token_ttl_s)
-    with platform.db.system(readonly=True) as s:  # every request comes here: never take the write lock
+    # Every request comes here: never take the write lock.
+    with system_session(platform, SystemReason.SIGN_IN, readonly=True) as s:
         user = s.get(User, claims.user_id)
         if user is None or user.disabled or not _session_live(s, claims.session_id):
-            raise Unauthenticated("The access token is not valid.", code="auth.invalid_token")
+            raise tokens.invalid_credential()
         if claims.tenant_id is None:
             return Principal(tenant_id=None, actor_type="user", actor_id=user.id, is_operator=user.is_operator)
-        row = s.execute(select(Tenant, Membership.role).join(
-            Membership, Membership.tenant_id == Tenant.id).where(
-            Membership.user_id == user.id, Tenant.id == claims.tenant_id)).first()
+        row = s.execute(_tenants_of(user.id).where(Tenant.id == claims.tenant_id)).first()
         if row is None:
-            raise Unauthenticated("The access token is not valid.", code="auth.invalid_token")
+            raise tokens.invalid_credential()
         tenant, role = row
-        if tenant.status != "active":
-            raise Forbidden("This tenant is suspended.", code="tenant.suspended")
+        if tenant.status != "active":  # sign-in and refresh say "suspended"; a bearer learns nothing
+            raise tokens.invalid_credential()
         return Principal(tenant_id=tenant.id, actor_type="user", actor_id=user.id, role=role,
                          is_operator=user.is_operator, tenant_tier=tenant.tier)
 
 
+@dataclass
+class Profile:
+    """The signed-in user with every tenant they belong to, and the token's current one."""
+
+    user: User
+    tenants: list[tuple[Tenant, str]]
+    tenant: Tenant | None
+    role: str | None
+
+
+def profile(platform: Platform, principal: Principal) -> Profile:
+    if principal.actor_type != "user":
+        raise ActionForbidden("API keys have no user profile.")
+    with system_session(platform, SystemReason.SIGN_IN, readonly=True) as s:
+        user = s.get(User, principal.actor_id)
+        rows = [(t, r) for t, r in s.execute(_tenants_of(user.id).order_by(Tenant.name)).all()]
+    tenant, role = next(((t, r) for t, r in rows if t.id == principal.tenant_id), (None, None))
+    return Profile(user, rows, tenant, role)
+
+
 def authenticate(platform: Platform, bearer: str | None) -> Principal:
     if not bearer:
-        raise Unauthenticated("Send a bearer access token or API key.", code="auth.unauthenticated")
+        raise AuthRequired("Send a bearer access token or API key.")
     if bearer.startswith(f"{API_KEY_PREFIX}_"):
         return principal_from_api_key(platform, bearer)
     return principal_from_access_token(platform, bearer)
@@ -254,7 +288,7 @@ def authenticate(platform: Platform, bearer: str | None) -> Principal:
 
 def ensure(principal: Principal, action: str) -> None:
     if not principal.can(action):
-        raise Forbidden("Your role does not allow this action.", code="auth.forbidden")
+        raise ActionForbidden("Your role does not allow this action.")
 
 
 def reject_weak(password: str) -> None:

@@ -18,6 +18,8 @@ from clipdex.billing.state import apply_subscription, expire_grace
 from clipdex.db.types import utcnow
 from clipdex.models import BillingAccount, UsageReport
 from clipdex.platform import Platform
+from clipdex.tenancy.access import owned_by
+from clipdex.tenancy.system import SystemReason, system_session
 
 ACTOR = "system:billing-reconcile"
 
@@ -48,25 +50,25 @@ def reconcile(platform: Platform, *, client: stripe.StripeClient | None = None) 
     client = client or stripe_client.client_for(settings)
     plans = load_plans(settings)
     result = ReconcileResult()
-    with platform.db.system(readonly=True) as s:
+    with system_session(platform, SystemReason.BILLING, readonly=True) as s:
         subs = s.execute(select(BillingAccount.tenant_id, BillingAccount.stripe_subscription_id).where(
             BillingAccount.stripe_subscription_id.is_not(None))).all()
     for tenant_id, sub_id in subs:
         subscription = client.v1.subscriptions.retrieve(sub_id).to_dict()
-        with platform.db.system() as s:
-            account = s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
+        with system_session(platform, SystemReason.BILLING) as s:
+            account = s.scalar(select(BillingAccount).where(owned_by(BillingAccount, tenant_id)))
             changes = apply_subscription(s, settings, plans, account, subscription, actor=ACTOR)
         result.subscriptions[str(tenant_id)] = changes
         if any(c.startswith("state:") and c.endswith("->suspended") for c in changes):
             result.suspended.append(str(tenant_id))
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.BILLING) as s:
         result.suspended += [str(a.tenant_id) for a in expire_grace(s, utcnow())]
     result.usage = _usage_lines(platform, client)
     return result
 
 
 def _usage_lines(platform: Platform, client: stripe.StripeClient) -> list[UsageLine]:
-    with platform.db.system(readonly=True) as s:
+    with system_session(platform, SystemReason.BILLING, readonly=True) as s:
         rows = s.execute(select(UsageReport.tenant_id, UsageReport.stripe_customer_id, UsageReport.metric,
                                 UsageReport.status, func.count(), func.sum(UsageReport.quantity),
                                 func.min(UsageReport.slice_start), func.max(UsageReport.slice_end))

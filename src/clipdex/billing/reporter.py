@@ -29,6 +29,8 @@ from clipdex.billing.plans import METERED
 from clipdex.db.types import utcnow
 from clipdex.models import BillingAccount, UsageRecord, UsageReport
 from clipdex.platform import Platform
+from clipdex.tenancy.access import owned_by
+from clipdex.tenancy.system import SystemReason, system_session
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def report_usage(platform: Platform, *, now: datetime | None = None, client: str
     settings = platform.settings
     client = client or stripe_client.client_for(settings)
     closed_end = _floor_slice(now or utcnow(), settings.billing_usage_slice_s)
-    with platform.db.system(readonly=True) as s:
+    with system_session(platform, SystemReason.BILLING, readonly=True) as s:
         accounts = s.execute(select(BillingAccount.tenant_id, BillingAccount.stripe_customer_id,
                                     BillingAccount.metered_from).where(
             BillingAccount.stripe_customer_id.is_not(None), BillingAccount.metered_from.is_not(None))).all()
@@ -69,7 +71,7 @@ def _cumulative(s, tenant_id: uuid.UUID, metric: str, since: datetime, until: da
     if until <= since:
         return 0.0
     return float(s.scalar(select(func.coalesce(func.sum(UsageRecord.quantity), 0.0)).where(
-        UsageRecord.tenant_id == tenant_id, UsageRecord.metric == metric,
+        owned_by(UsageRecord, tenant_id), UsageRecord.metric == metric,
         UsageRecord.created_at >= since, UsageRecord.created_at < until)) or 0.0)
 
 
@@ -80,7 +82,7 @@ def _plan(platform: Platform, tenant_id: uuid.UUID, customer: str, metric: str, 
     planned = empty = 0
     with platform.db.tenant(tenant_id) as s:
         last = s.scalar(select(func.max(UsageReport.slice_end)).where(
-            UsageReport.tenant_id == tenant_id, UsageReport.metric == metric))
+            owned_by(UsageReport, tenant_id), UsageReport.metric == metric))
         start = last or _floor_slice(since, platform.settings.billing_usage_slice_s)
         while start + step <= closed_end and planned < max_slices:
             end = start + step
@@ -99,7 +101,7 @@ def _send_pending(platform: Platform, client: stripe.StripeClient, tenant_id: uu
     with platform.db.tenant(tenant_id, readonly=True) as s:
         rows = s.execute(select(UsageReport.id, UsageReport.metric, UsageReport.quantity, UsageReport.slice_end,
                                 UsageReport.idempotency_key, UsageReport.stripe_customer_id).where(
-            UsageReport.tenant_id == tenant_id, UsageReport.status == "pending")
+            owned_by(UsageReport, tenant_id), UsageReport.status == "pending")
             .order_by(UsageReport.slice_start)).all()
     for row_id, metric, qty, slice_end, key, customer in rows:
         try:

@@ -20,7 +20,7 @@ from clipdex.billing.plans import Plan, load_plans
 from clipdex.billing.state import effective_state
 from clipdex.billing.sync import price_ids
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError, Conflict, Forbidden
+from clipdex.errors import AlreadySubscribed, BillingOwnerOnly, Forbidden, NoCustomer, PlansNotSynced, UnknownPlan
 from clipdex.models import BillingAccount, Tenant, UsageRecord
 from clipdex.platform import Platform
 from clipdex.tenancy import access, audit
@@ -32,16 +32,16 @@ def ensure_manager(principal: Principal) -> None:
     """Only owners (and platform operators acting in a tenant) change billing or see invoices."""
     if principal.actor_type == "user" and (principal.is_operator or principal.can(MANAGE_ACTION)):
         return
-    raise Forbidden("Only the tenant's owners can manage billing.", code="billing.owner_only")
+    raise BillingOwnerOnly("Only the tenant's owners can manage billing.")
 
 
 def account_of(s: Session, tenant_id: uuid.UUID) -> BillingAccount | None:
-    return s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
+    return s.scalar(select(BillingAccount).where(access.owned_by(BillingAccount, tenant_id)))
 
 
 def usage_between(s: Session, tenant_id: uuid.UUID, start: datetime, end: datetime) -> dict[str, float]:
     rows = s.execute(select(UsageRecord.metric, func.sum(UsageRecord.quantity)).where(
-        UsageRecord.tenant_id == tenant_id, UsageRecord.created_at >= start, UsageRecord.created_at < end)
+        access.owned_by(UsageRecord, tenant_id), UsageRecord.created_at >= start, UsageRecord.created_at < end)
         .group_by(UsageRecord.metric)).all()
     return {m: float(q or 0) for m, q in rows}
 
@@ -99,15 +99,14 @@ def start_checkout(platform: Platform, principal: Principal, plan_key: str) -> d
     ensure_manager(principal)
     plan = load_plans(settings).get(plan_key)
     if plan is None or not plan.purchasable:
-        raise ClipdexError(f"No plan {plan_key!r} can be bought.", code="billing.unknown_plan", status=422)
+        raise UnknownPlan(f"No plan {plan_key!r} can be bought.")
     tenant_id = access.tenant_of(principal)
     client = stripe_client.client_for(settings)
     customer = _ensure_customer(platform, client, principal)
     with stripe_client.stripe_errors():
         prices = price_ids(client, plan, settings.billing_currency)
         if not prices:
-            raise Conflict("Plans are not synced to Stripe yet (run `clipdex billing sync`).",
-                           code="billing.plans_not_synced")
+            raise PlansNotSynced("Plans are not synced to Stripe yet (run `clipdex billing sync`).")
         base = settings.public_url.rstrip("/")
         session = client.v1.checkout.sessions.create({
             "mode": "subscription", "customer": customer, "client_reference_id": str(tenant_id),
@@ -127,8 +126,8 @@ def _ensure_customer(platform: Platform, client, principal: Principal) -> str:
         account = account_of(s, tenant_id)
         if account is not None and account.stripe_customer_id:
             if effective_state(account) in ("active", "grace", "suspended"):
-                raise Conflict("The tenant already has a subscription: change or cancel it in the customer portal.",
-                               code="billing.already_subscribed")
+                raise AlreadySubscribed("The tenant already has a subscription: change or cancel it in the "
+                                        "customer portal.")
             return account.stripe_customer_id
         name = s.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
     with stripe_client.stripe_errors():
@@ -155,7 +154,7 @@ def portal_session(platform: Platform, principal: Principal) -> dict[str, str]:
     ensure_manager(principal)
     customer = _customer_of(platform, principal)
     if not customer:
-        raise Conflict("Subscribe first: there is no billing account to manage yet.", code="billing.no_customer")
+        raise NoCustomer("Subscribe first: there is no billing account to manage yet.")
     client = stripe_client.client_for(platform.settings)
     with stripe_client.stripe_errors():
         session = client.v1.billing_portal.sessions.create({

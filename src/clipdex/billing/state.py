@@ -21,22 +21,15 @@ from sqlalchemy.orm import Session
 
 from clipdex.billing.plans import Plan
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError
+from clipdex.errors import BillingSuspended
 from clipdex.models import BillingAccount, Tenant
 from clipdex.settings import Settings
 from clipdex.tenancy import audit
+from clipdex.tenancy.access import owned_by
 
 ACTIVE = ("active", "trialing")
 ENDED = ("canceled", "incomplete_expired")
 SUSPENDING = ("unpaid", "paused")
-
-
-class BillingSuspended(ClipdexError):
-    status, code, title = 402, "billing.suspended", "Billing suspended"
-
-    def __init__(self) -> None:
-        super().__init__("Payment is overdue: uploads and processing are paused; everything stored stays readable. "
-                         "The tenant owner can settle the invoice from the billing page.")
 
 
 def effective_state(account: BillingAccount | None, now: datetime | None = None) -> str:
@@ -52,7 +45,7 @@ def ensure_processing_allowed(s: Session, settings: Settings, tenant_id) -> None
     """Raise ``billing.suspended`` for a suspended tenant; nothing at all when billing is off."""
     if not settings.billing_enabled:
         return
-    account = s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
+    account = s.scalar(select(BillingAccount).where(owned_by(BillingAccount, tenant_id)))
     if effective_state(account) == "suspended":
         raise BillingSuspended()
 

@@ -7,25 +7,12 @@ import logging
 
 import stripe
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import BillingNotConfigured, BillingUnavailable
 from clipdex.settings import Settings
 
 log = logging.getLogger(__name__)
 # the library logs every request URL at INFO; ours says what matters, never with keys
 logging.getLogger("stripe").setLevel(logging.WARNING)
-
-
-class BillingNotConfigured(ClipdexError):
-    status, code, title = 409, "billing.not_configured", "Billing is not configured"
-
-    def __init__(self) -> None:
-        super().__init__("Billing is off on this deployment: the operator sets tiers by hand.")
-
-
-class BillingUnavailable(ClipdexError):
-    """Stripe could not be reached or refused a call; the message never echoes Stripe's (it may name keys)."""
-
-    status, code, title = 502, "billing.stripe_unavailable", "Payment provider unavailable"
 
 
 def require_billing(settings: Settings) -> None:

@@ -64,7 +64,8 @@ def _ensure_product(client: stripe.StripeClient, plan: Plan, result: SyncResult)
         client.v1.products.create({"id": plan.product_id(), **want})
         _note(result, "created", f"product:{plan.product_id()}")
         return
-    if product.name != want["name"] or (product.metadata.to_dict() if product.metadata else {}) != want["metadata"] or not product.active:
+    if (product.name != want["name"] or (product.metadata.to_dict() if product.metadata else {}) != want["metadata"]
+            or not product.active):
         client.v1.products.update(plan.product_id(), {**want, "active": True})
         _note(result, "updated", f"product:{plan.product_id()}")
     else:

@@ -19,9 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from clipdex.billing import stripe_client
 from clipdex.billing.plans import load_plans
 from clipdex.billing.state import apply_subscription
-from clipdex.errors import ClipdexError
+from clipdex.errors import WebhookRejected
 from clipdex.models import BillingAccount, StripeEvent
 from clipdex.platform import Platform
+from clipdex.tenancy.system import SystemReason, system_session
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ INVOICE_EVENTS = {"invoice.paid", "invoice.payment_succeeded", "invoice.payment_
 CHECKOUT_EVENTS = {"checkout.session.completed"}
 HANDLED = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | CHECKOUT_EVENTS
 ACTOR = "stripe:webhook"
-
-
-class WebhookRejected(ClipdexError):
-    status, code, title = 400, "billing.webhook_invalid", "Webhook rejected"
 
 
 @dataclass
@@ -62,7 +59,7 @@ def verify(platform: Platform, payload: bytes, signature: str | None) -> dict[st
 def handle(platform: Platform, payload: bytes, signature: str | None) -> Outcome:
     event = verify(platform, payload, signature)
     event_id, etype = event["id"], event["type"]
-    with platform.db.system(readonly=True) as s:
+    with system_session(platform, SystemReason.BILLING, readonly=True) as s:
         if s.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event_id)) is not None:
             return Outcome(event_id, etype, "duplicate")
     if etype not in HANDLED:
@@ -91,7 +88,7 @@ def _ids_of(client: stripe.StripeClient, etype: str, obj: dict) -> tuple[str | N
 def _apply(platform: Platform, event: dict, customer: str, subscription: dict) -> Outcome:
     plans = load_plans(platform.settings)
     try:
-        with platform.db.system() as s:
+        with system_session(platform, SystemReason.BILLING) as s:
             record = StripeEvent(event_id=event["id"], type=event["type"], object_id=subscription["id"],
                                  outcome="applied")
             s.add(record)
@@ -108,7 +105,7 @@ def _apply(platform: Platform, event: dict, customer: str, subscription: dict) -
 
 def _record(platform: Platform, event: dict, outcome: str) -> Outcome:
     try:
-        with platform.db.system() as s:
+        with system_session(platform, SystemReason.BILLING) as s:
             s.add(StripeEvent(event_id=event["id"], type=event["type"], outcome=outcome,
                               object_id=str((event.get("data") or {}).get("object", {}).get("id", ""))[:255]))
     except IntegrityError:

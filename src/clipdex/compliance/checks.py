@@ -54,7 +54,7 @@ def register(cls):
 def _runs(times: list[float], flags: list[bool], min_s: float, end: float) -> list[tuple[float, float]]:
     """Stretches where ``flags`` hold for at least ``min_s`` (a stretch ends at the next frame's time)."""
     out, start = [], None
-    for i, (t, f) in enumerate(zip(times, flags)):
+    for t, f in zip(times, flags):
         if f and start is None:
             start = t
         if not f and start is not None:
@@ -88,7 +88,8 @@ class Loudness:
         sev, out = rule["severity"], Outcome(measured={k: ld.get(k) for k in (
             "integrated_lufs", "lra_lu", "true_peak_dbtp", "sample_peak_dbfs")})
         i, target, tol = ld.get("integrated_lufs"), rule["target_lufs"], rule["tolerance_lu"]
-        out.measured.update(target_lufs=target, tolerance_lu=tol, gain_db=round(target - i, 1) if i is not None else None)
+        out.measured.update(target_lufs=target, tolerance_lu=tol,
+                            gain_db=round(target - i, 1) if i is not None else None)
         end = float(m.get("video", {}).get("duration_s") or 0.0)
         if i is not None and abs(i - target) > tol:
             out.findings.append(Finding(self.name, sev, 0.0, end,
@@ -101,7 +102,8 @@ class Loudness:
             out.findings.append(Finding(self.name, sev, 0.0, end, f"True peak {_f(tp)} dBTP above {_f(tp_max)} dBTP",
                                         {"true_peak_dbtp": tp, "max_true_peak_dbtp": tp_max},
                                         f"Use a true-peak limiter at {tp_max:g} dBTP"
-                                        + (f" (after the gain change the peak would be {after:+.1f} dBTP)." if i is not None else ".")))
+                                        + (f" (after the gain change the peak would be {after:+.1f} dBTP)."
+                                           if i is not None else ".")))
         lra, lra_max = ld.get("lra_lu"), rule.get("max_lra_lu")
         if lra is not None and lra_max is not None and lra > lra_max:
             out.findings.append(Finding(self.name, sev, 0.0, end, f"Loudness range {_f(lra)} LU above {_f(lra_max)} LU",
@@ -219,7 +221,8 @@ class Language:
         prof = lang.profanity_words() if rule.get("profanity", True) else frozenset()
         for source, words in sources:
             for a, b, term in lang.term_matches(words, terms | prof, rule.get("allowed_terms") or ()):
-                kind = "banned term" if term in {" ".join(lang.norm(p) for p in t.split()) for t in terms} else "profanity"
+                banned = {" ".join(lang.norm(p) for p in t.split()) for t in terms}
+                kind = "banned term" if term in banned else "profanity"
                 where = "said" if source == "speech" else "shown on screen"
                 out.findings.append(_word_finding(self.name, rule["severity"], words, a, b,
                                                   f"{kind.capitalize()} {where}: \u201c{term}\u201d", source,
@@ -315,7 +318,8 @@ class Letterbox:
         if not pic:
             return Outcome(status="not_measured")
         bars = pic.get("bars") or []
-        boxed = [b for b in bars if min(b[1], b[2]) >= rule["min_bar_share"] or min(b[3], b[4]) >= rule["min_bar_share"]]
+        boxed = [b for b in bars
+                 if min(b[1], b[2]) >= rule["min_bar_share"] or min(b[3], b[4]) >= rule["min_bar_share"]]
         share = len(boxed) / len(bars) if bars else 0.0
         out = Outcome(measured={"share_of_video": round(share, 3)})
         if bars and share >= rule["min_share_of_video"]:
@@ -371,6 +375,7 @@ class Captions:
         if total and share < rule["min_coverage"]:
             end = float(m.get("video", {}).get("duration_s") or 0.0)
             out.findings.append(Finding(self.name, rule["severity"], 0.0, end,
-                                        f"Captions cover {share:.0%} of the speech, policy asks {rule['min_coverage']:.0%}",
+                                        f"Captions cover {share:.0%} of the speech, "
+                                        f"policy asks {rule['min_coverage']:.0%}",
                                         {"coverage": round(share, 3)}, "Correct or complete the subtitles."))
         return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from clipdex.errors import MediaRejected
+from clipdex.errors import MediaCorrupt
 from clipdex.media import sandbox
 from clipdex.media.formats import input_args
 from clipdex.media.runner import Limits, run_tool
@@ -77,7 +77,6 @@ def measure(settings, src: Path, fmt: str, scratch: Path) -> dict:
         res = run_tool(args, limits, inp.sandbox, inp.workdir)
     summary = parse_summary(res.stderr)
     if res.returncode != 0 or summary["integrated_lufs"] is None:
-        raise MediaRejected("The audio track could not be measured (corrupt or truncated data).",
-                            code="media.corrupt")
+        raise MediaCorrupt("The audio track could not be measured (corrupt or truncated data).")
     series = parse_series(out.read_text(errors="replace") if out.exists() else "")
     return {"method": "ffmpeg-ebur128", "standard": "ITU-R BS.1770-4", **summary, "series": series}

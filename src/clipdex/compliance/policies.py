@@ -10,13 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import PolicyInvalid
 
 SEVERITIES = ("info", "warning", "violation")
-
-
-class PolicyInvalid(ClipdexError):
-    status, code, title = 422, "compliance.policy_invalid", "Invalid compliance policy"
 
 
 # Every check with its defaults; presets override some of them.

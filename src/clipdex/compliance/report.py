@@ -22,7 +22,9 @@ def _e(x) -> str:
 
 def _t(s: float) -> str:
     s = max(0.0, float(s))
-    return f"{int(s // 3600):d}:{int(s // 60 % 60):02d}:{s % 60:06.3f}" if s >= 3600 else f"{int(s // 60):d}:{s % 60:06.3f}"
+    if s >= 3600:
+        return f"{int(s // 3600):d}:{int(s // 60 % 60):02d}:{s % 60:06.3f}"
+    return f"{int(s // 60):d}:{s % 60:06.3f}"
 
 
 def _duration(rep: dict) -> float:
@@ -142,9 +144,11 @@ def pdf(rep: dict) -> bytes:
     story = [Paragraph("Compliance report", styles["Title"]),
              Paragraph(f"<b>{_e(rep.get('title', ''))}</b> &middot; video {_e(rep.get('video_id', ''))}", small),
              Paragraph(f"Policy <b>{_e(pol.get('name'))}</b> version {_e(pol.get('version'))}"
-                       f"{' (preset)' if pol.get('builtin') else ''} &middot; measured {_e(rep.get('measured_at') or '')}",
+                       f"{' (preset)' if pol.get('builtin') else ''} &middot; "
+                       f"measured {_e(rep.get('measured_at') or '')}",
                        small),
-             Paragraph(f"Duration {float(v.get('duration_s') or 0):.1f} s &middot; {_e(v.get('width'))}x{_e(v.get('height'))}"
+             Paragraph(f"Duration {float(v.get('duration_s') or 0):.1f} s &middot; "
+                       f"{_e(v.get('width'))}x{_e(v.get('height'))}"
                        f" @ {_e(v.get('fps'))} fps &middot; integrated {_e(ld.get('integrated_lufs'))} LUFS, "
                        f"LRA {_e(ld.get('lra_lu'))} LU, true peak {_e(ld.get('true_peak_dbtp'))} dBTP", small),
              Spacer(1, 4 * mm),

@@ -16,19 +16,12 @@ from sqlalchemy.orm import Session
 from clipdex.compliance import policies
 from clipdex.compliance.evaluate import evaluate
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError, Conflict, NotFound
+from clipdex.errors import NotAnalyzed, NotFound, PolicyExists, UnknownPolicy
 from clipdex.models import Artifact, CompliancePolicy, CompliancePolicyVersion, ComplianceResult, Video
+from clipdex.tenancy.access import owned_by
 
 STAGE, MEASUREMENTS = "compliance", "measurements.json"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-
-
-class NotAnalyzed(ClipdexError):
-    status, code, title = 409, "compliance.not_analyzed", "Compliance not measured"
-
-
-class UnknownPolicy(ClipdexError):
-    status, code, title = 404, "compliance.policy_not_found", "No such compliance policy"
 
 
 def as_dict(p: CompliancePolicy, rules: dict | None = None, version: int | None = None) -> dict:
@@ -38,12 +31,12 @@ def as_dict(p: CompliancePolicy, rules: dict | None = None, version: int | None 
 
 
 def _by_name(s: Session, tenant_id: uuid.UUID, name: str) -> CompliancePolicy | None:
-    return s.scalar(select(CompliancePolicy).where(CompliancePolicy.tenant_id == tenant_id,
+    return s.scalar(select(CompliancePolicy).where(owned_by(CompliancePolicy, tenant_id),
                                                    CompliancePolicy.name == name))
 
 
 def get_policy(s: Session, tenant_id: uuid.UUID, policy_id: uuid.UUID) -> CompliancePolicy:
-    p = s.scalar(select(CompliancePolicy).where(CompliancePolicy.tenant_id == tenant_id,
+    p = s.scalar(select(CompliancePolicy).where(owned_by(CompliancePolicy, tenant_id),
                                                 CompliancePolicy.id == policy_id))
     if p is None:
         raise NotFound()
@@ -51,7 +44,7 @@ def get_policy(s: Session, tenant_id: uuid.UUID, policy_id: uuid.UUID) -> Compli
 
 
 def list_policies(s: Session, tenant_id: uuid.UUID, default_preset: str) -> list[dict]:
-    own = s.scalars(select(CompliancePolicy).where(CompliancePolicy.tenant_id == tenant_id)
+    own = s.scalars(select(CompliancePolicy).where(owned_by(CompliancePolicy, tenant_id))
                     .order_by(CompliancePolicy.name)).all()
     names = {p.name for p in own}
     has_default = any(p.is_default for p in own)
@@ -65,7 +58,7 @@ def list_policies(s: Session, tenant_id: uuid.UUID, default_preset: str) -> list
 def resolve(s: Session, tenant_id: uuid.UUID, name: str | None, version: int | None, default_preset: str) -> dict:
     """The policy a report uses: a tenant policy (a given version or the current), a preset, or the default."""
     if not name:
-        p = s.scalar(select(CompliancePolicy).where(CompliancePolicy.tenant_id == tenant_id,
+        p = s.scalar(select(CompliancePolicy).where(owned_by(CompliancePolicy, tenant_id),
                                                     CompliancePolicy.is_default.is_(True)))
         if p is None:
             return policies.preset(default_preset) or policies.preset("streaming")
@@ -74,7 +67,7 @@ def resolve(s: Session, tenant_id: uuid.UUID, name: str | None, version: int | N
     if p is not None:
         if version is None or version == p.version:
             return as_dict(p)
-        v = s.scalar(select(CompliancePolicyVersion).where(CompliancePolicyVersion.tenant_id == tenant_id,
+        v = s.scalar(select(CompliancePolicyVersion).where(owned_by(CompliancePolicyVersion, tenant_id),
                                                            CompliancePolicyVersion.policy_id == p.id,
                                                            CompliancePolicyVersion.version == version))
         if v is None:
@@ -91,7 +84,7 @@ def create_policy(s: Session, tenant_id: uuid.UUID, actor: str, name: str, title
     if not NAME.match(name or ""):
         raise policies.PolicyInvalid("name: lowercase letters, digits and dashes, at most 64.", field="name")
     if _by_name(s, tenant_id, name) is not None:
-        raise Conflict(f"A policy named '{name}' exists; update it instead.", code="compliance.policy_exists")
+        raise PolicyExists(f"A policy named '{name}' exists; update it instead.")
     start = policies.preset(base or "streaming")
     if start is None:
         raise policies.PolicyInvalid(f"Unknown base preset '{str(base)[:64]}'.", field="base")
@@ -129,7 +122,7 @@ def update_policy(s: Session, p: CompliancePolicy, actor: str, title: str | None
 
 
 def set_default(s: Session, tenant_id: uuid.UUID, p: CompliancePolicy) -> None:
-    for other in s.scalars(select(CompliancePolicy).where(CompliancePolicy.tenant_id == tenant_id,
+    for other in s.scalars(select(CompliancePolicy).where(owned_by(CompliancePolicy, tenant_id),
                                                           CompliancePolicy.is_default.is_(True))):
         other.is_default = other.id == p.id
     p.is_default = True
@@ -159,7 +152,7 @@ def load_measurements(platform, s: Session, video_id: uuid.UUID) -> dict:
 def store_result(s: Session, tenant_id: uuid.UUID, video_id: uuid.UUID, report: dict) -> None:
     name, version = report["policy"]["name"], int(report["policy"].get("version") or 1)
     row = s.scalar(select(ComplianceResult).where(
-        ComplianceResult.tenant_id == tenant_id, ComplianceResult.video_id == video_id,
+        owned_by(ComplianceResult, tenant_id), ComplianceResult.video_id == video_id,
         ComplianceResult.policy_name == name, ComplianceResult.policy_version == version))
     if row is None:
         row = ComplianceResult(tenant_id=tenant_id, video_id=video_id, policy_name=name, policy_version=version)
@@ -176,7 +169,7 @@ def reevaluate_tenant(platform, s: Session, tenant_id: uuid.UUID, limit: int) ->
     """Re-derive every stored verdict against the tenant's current default (no media analysis)."""
     policy = resolve(s, tenant_id, None, None, platform.settings.compliance_default_policy)
     arts = s.scalars(select(Artifact).join(Video, Video.id == Artifact.video_id).where(
-        Artifact.tenant_id == tenant_id, Artifact.stage == STAGE, Artifact.name == MEASUREMENTS)
+        owned_by(Artifact, tenant_id), Artifact.stage == STAGE, Artifact.name == MEASUREMENTS)
         .order_by(Artifact.created_at.desc()).limit(limit)).all()
     for a in arts:
         with platform.blobs.open(a.blob_key) as f:
@@ -188,6 +181,6 @@ def videos_with_verdict(s: Session, tenant_id: uuid.UUID, verdict: str, default_
     """Ids of the tenant's videos whose stored verdict against its current default policy is ``verdict``."""
     default = resolve(s, tenant_id, None, None, default_preset)
     return set(s.scalars(select(ComplianceResult.video_id).where(
-        ComplianceResult.tenant_id == tenant_id, ComplianceResult.verdict == verdict,
+        owned_by(ComplianceResult, tenant_id), ComplianceResult.verdict == verdict,
         ComplianceResult.policy_name == default["name"],
         ComplianceResult.policy_version == int(default.get("version") or 1))))

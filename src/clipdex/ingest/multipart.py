@@ -10,7 +10,16 @@ from pathlib import Path
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from clipdex.errors import ClipdexError, PayloadTooLarge
+from clipdex.errors import (
+    ClipdexError,
+    UploadBadContentType,
+    UploadFieldTooLong,
+    UploadInterrupted,
+    UploadMalformed,
+    UploadMissingFile,
+    UploadMultipleFiles,
+    UploadTooLarge,
+)
 from clipdex.ingest.service import StagedFile
 
 MAX_FIELD_BYTES = 64 * 1024
@@ -51,7 +60,7 @@ class _Form:
         self._name = opts.get(b"name", b"").decode("utf-8", "replace")
         if self._name == "file":
             if self._out is not None:
-                raise ClipdexError("Send one file per request.", code="upload.multiple_files")
+                raise UploadMultipleFiles("Send one file per request.")
             self.filename = os.path.basename(opts.get(b"filename", b"").decode("utf-8", "replace"))[:500]
             self._path = self.staging / f"upload-{uuid.uuid4().hex}"
             self._out = open(self._path, "wb")
@@ -62,14 +71,13 @@ class _Form:
         if self._out is not None and self._name == "file":
             self._size += len(chunk)
             if self._size > self.max_bytes:
-                raise PayloadTooLarge(f"Uploads are limited to {self.max_bytes} bytes on this tier.",
-                                      code="upload.too_large")
+                raise UploadTooLarge(f"Uploads are limited to {self.max_bytes} bytes on this tier.")
             self._out.write(chunk)
             self._hash.update(chunk)
         else:
             self._buf += chunk
             if len(self._buf) > MAX_FIELD_BYTES:
-                raise ClipdexError("A form field is too long.", code="upload.field_too_long")
+                raise UploadFieldTooLong("A form field is too long.")
 
     def on_part_end(self):
         if self._name == "file" and self._out is not None and not self._out.closed:
@@ -89,8 +97,7 @@ async def read_upload(request: Request, staging: Path, max_bytes: int) -> tuple[
     """Parse the request body; returns the staged file, the text fields and the client's file name."""
     ctype, opts = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in opts:
-        raise ClipdexError("Send multipart/form-data with a 'file' field.", code="upload.bad_content_type",
-                           status=415)
+        raise UploadBadContentType("Send multipart/form-data with a 'file' field.")
     form = _Form(staging, max_bytes)
     parser = MultipartParser(opts[b"boundary"], {
         "on_part_begin": form.on_part_begin, "on_part_data": form.on_part_data, "on_part_end": form.on_part_end,
@@ -103,14 +110,14 @@ async def read_upload(request: Request, staging: Path, max_bytes: int) -> tuple[
         parser.finalize()
     except ClientDisconnect:
         form.cleanup()
-        raise ClipdexError("The upload was interrupted.", code="upload.interrupted") from None
+        raise UploadInterrupted("The upload was interrupted.") from None
     except ClipdexError:
         form.cleanup()
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001  (whatever the parser trips on in client bytes is a malformed body)
         form.cleanup()
-        raise ClipdexError("The multipart body is malformed.", code="upload.malformed") from None
+        raise UploadMalformed("The multipart body is malformed.") from None
     if form.file is None:
         form.cleanup()
-        raise ClipdexError("The form has no 'file' field.", code="upload.missing_file")
+        raise UploadMissingFile("The form has no 'file' field.")
     return form.file, form.fields, form.filename

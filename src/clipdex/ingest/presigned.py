@@ -17,13 +17,22 @@ from sqlalchemy import select, update
 
 from clipdex.auth.principal import Principal
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError, Conflict, PayloadTooLarge
+from clipdex.errors import (
+    ClipdexError,
+    PresignUnsupported,
+    UploadExpired,
+    UploadFinished,
+    UploadNotPresigned,
+    UploadNotReceived,
+    UploadSizeMismatch,
+)
 from clipdex.ingest.service import IngestMeta, StagedFile, accept, check_upload_allowed
 from clipdex.models import UploadSession, Video
 from clipdex.platform import Platform
 from clipdex.storage import keys
 from clipdex.storage.presign import PresignedUpload, can_presign
 from clipdex.tenancy import access
+from clipdex.tenancy.system import SystemReason, system_session
 
 KIND = "presigned"
 # UploadSession.status values of this flow (the tus routes only act on "open" sessions)
@@ -42,8 +51,8 @@ class PresignedRequest:
 def create(platform: Platform, principal: Principal, req: PresignedRequest) -> tuple[uuid.UUID, PresignedUpload]:
     """An upload session and a presigned POST limited to exactly the declared size."""
     if not can_presign(platform.blobs):
-        raise Conflict("This deployment stores files locally; use POST /api/v1/uploads (tus) or /api/v1/videos.",
-                       code="storage.presign_unsupported")
+        raise PresignUnsupported("This deployment stores files locally; use POST /api/v1/uploads (tus) or "
+                                 "/api/v1/videos.")
     access.tenant_of(principal)
     check_upload_allowed(platform, principal, req.size)
     expires = utcnow() + timedelta(seconds=platform.settings.upload_session_ttl_s)
@@ -66,7 +75,7 @@ def complete(platform: Platform, principal: Principal, upload_id: uuid.UUID) -> 
     try:
         if not platform.blobs.exists(key):
             _set(platform, principal, upload_id, WAITING)  # the client may still send the file
-            raise Conflict("Nothing has been uploaded to the presigned URL yet.", code="upload.not_received")
+            raise UploadNotReceived("Nothing has been uploaded to the presigned URL yet.")
         size = platform.blobs.size(key)
         if size != up.length:
             _size_mismatch(size, up.length)
@@ -89,23 +98,20 @@ def complete(platform: Platform, principal: Principal, upload_id: uuid.UUID) -> 
 
 def _size_mismatch(size: int, declared: int) -> None:
     # Checked here because not every S3-compatible store enforces the POST policy's size range.
-    detail = f"The uploaded file has {size} bytes; {declared} were declared."
-    if size > declared:
-        raise PayloadTooLarge(detail, code="upload.size_mismatch")
-    raise ClipdexError(detail, code="upload.size_mismatch", status=422)
+    raise UploadSizeMismatch(size, declared)
 
 
 def _claim(platform: Platform, principal: Principal, upload_id: uuid.UUID) -> UploadSession:
     with access.session_for(platform, principal) as s:
         up = access.get_upload_for(s, principal, upload_id, "video:write")
         if (up.meta or {}).get("kind") != KIND:
-            raise Conflict("This is not a presigned upload.", code="upload.not_presigned")
+            raise UploadNotPresigned("This is not a presigned upload.")
         if up.expires_at < utcnow():
-            raise ClipdexError("The upload has expired.", code="upload.expired", status=410)
+            raise UploadExpired("The upload has expired.")
         claimed = s.execute(update(UploadSession).where(UploadSession.id == upload_id, UploadSession.status == WAITING)
                             .values(status=CLAIMED)).rowcount
         if claimed != 1:
-            raise Conflict("The upload is already finished or being completed.", code="upload.finished")
+            raise UploadFinished("The upload is already finished or being completed.")
         s.expunge(up)
         return up
 
@@ -135,7 +141,7 @@ def _stage(platform: Platform, key: str, upload_id: uuid.UUID) -> StagedFile:
 
 def sweep_expired(platform: Platform) -> int:
     """Drop presigned sessions that expired unfinished, with any bytes sent to them (for the janitor)."""
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SCHEDULING) as s:
         stale = [up for up in s.scalars(select(UploadSession).where(
             UploadSession.status.in_((WAITING, CLAIMED)), UploadSession.expires_at < utcnow()))
             if (up.meta or {}).get("kind") == KIND]

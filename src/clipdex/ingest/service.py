@@ -13,13 +13,20 @@ from sqlalchemy import func, select
 from clipdex.auth.principal import Principal
 from clipdex.billing import state as billing_state
 from clipdex.billing.metering import month_of, storage_bytes, usage_totals
-from clipdex.errors import Conflict, PayloadTooLarge, QuotaExceeded, TooManyRequests
+from clipdex.errors import (
+    ConcurrentJobsLimit,
+    DuplicateVideo,
+    ProcessingMinutesExceeded,
+    StorageQuotaExceeded,
+    UploadTooLarge,
+)
 from clipdex.jobs.service import create_job
 from clipdex.media.probe import check_media, probe_file
 from clipdex.models import Job, Tenant, Video
 from clipdex.platform import Platform
 from clipdex.settings import Tier
 from clipdex.storage import keys
+from clipdex.tenancy.access import owned_by
 
 
 @dataclass
@@ -52,25 +59,24 @@ def check_upload_allowed(platform: Platform, principal: Principal, declared_size
     """Checks that need no bytes: size limit, storage quota, concurrent jobs. Run before reading."""
     tier = tier_of(platform, principal)
     if declared_size is not None and declared_size - overhead > tier.max_upload_bytes:
-        raise PayloadTooLarge(f"Uploads are limited to {tier.max_upload_bytes} bytes on the {tier.name} tier.",
-                              code="upload.too_large")
+        raise UploadTooLarge(f"Uploads are limited to {tier.max_upload_bytes} bytes on the {tier.name} tier.")
     with platform.db.tenant(principal.tenant_id) as s:
         billing_state.ensure_processing_allowed(s, platform.settings, principal.tenant_id)
         used = storage_bytes(s, principal.tenant_id)
         # the whole declared body counts here: refusing a file within a few KB of a full quota is
         # cheaper than accepting one we must delete after the transfer
         if used + (declared_size or 0) > tier.storage_bytes:
-            raise QuotaExceeded("The tenant's storage quota is used up.", code="quota.storage_exceeded")
+            raise StorageQuotaExceeded("The tenant's storage quota is used up.")
         _check_active_jobs(s, principal.tenant_id, tier)
     return tier
 
 
 def _check_active_jobs(s, tenant_id: uuid.UUID, tier: Tier) -> None:
     active = s.scalar(select(func.count()).select_from(Job).where(
-        Job.tenant_id == tenant_id, Job.status.in_(("queued", "running"))))
+        owned_by(Job, tenant_id), Job.status.in_(("queued", "running"))))
     if active >= tier.concurrent_jobs:
-        raise TooManyRequests(f"At most {tier.concurrent_jobs} jobs may be queued or running.",
-                              code="quota.concurrent_jobs", headers={"Retry-After": "60"})
+        raise ConcurrentJobsLimit(f"At most {tier.concurrent_jobs} jobs may be queued or running.",
+                                  headers={"Retry-After": "60"})
 
 
 def hash_file(path: Path) -> str:
@@ -110,10 +116,10 @@ def accept(platform: Platform, principal: Principal, staged: StagedFile, meta: I
         check_media(info, tier)
         with platform.db.tenant(principal.tenant_id) as s:
             _check_quota(s, principal.tenant_id, tier, staged.size, info.duration_s)
-            dup = s.scalar(select(Video.id).where(Video.tenant_id == principal.tenant_id,
+            dup = s.scalar(select(Video.id).where(owned_by(Video, principal.tenant_id),
                                                   Video.sha256 == staged.sha256))
             if dup is not None:
-                raise Conflict("This file was already uploaded.", code="video.duplicate", existing_id=str(dup))
+                raise DuplicateVideo("This file was already uploaded.", existing_id=str(dup))
             video = Video(id=uuid.uuid4(), tenant_id=principal.tenant_id, title=meta.title or _title(meta.filename),
                           tags=meta.tags, language=meta.language, source=source, filename=meta.filename[:500],
                           size_bytes=staged.size, sha256=staged.sha256, duration_s=info.duration_s,
@@ -141,14 +147,14 @@ def _check_quota(s, tenant_id: uuid.UUID, tier: Tier, size: int, duration_s: flo
     # Re-checked when the video is created: tus sessions opened earlier must not bypass the cap.
     _check_active_jobs(s, tenant_id, tier)
     if storage_bytes(s, tenant_id) + size > tier.storage_bytes:
-        raise QuotaExceeded("The tenant's storage quota is used up.", code="quota.storage_exceeded")
+        raise StorageQuotaExceeded("The tenant's storage quota is used up.")
     used = usage_totals(s, tenant_id, month_of()).get("processing_minutes", 0.0)
     if used + duration_s / 60.0 > tier.processing_minutes_per_month:
-        raise QuotaExceeded(
+        raise ProcessingMinutesExceeded(
             f"Processing this video would exceed the {tier.processing_minutes_per_month:.0f} minutes "
-            f"included this month.", code="quota.processing_minutes_exceeded")
+            f"included this month.")
 
 
 def tenant_tier(platform: Platform, tenant_id: uuid.UUID) -> Tier:
-    with platform.db.system() as s:
+    with platform.db.tenant(tenant_id, readonly=True) as s:  # the tenant's own row: no system session needed
         return platform.settings.tier(s.scalar(select(Tenant.tier).where(Tenant.id == tenant_id)))

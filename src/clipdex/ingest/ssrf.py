@@ -17,7 +17,18 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from clipdex.errors import ImportRejected, PayloadTooLarge, TransientError
+from clipdex.errors import (
+    ImportBadRedirect,
+    ImportForbiddenAddress,
+    ImportHttpError,
+    ImportInvalidUrl,
+    ImportTimeout,
+    ImportTooLarge,
+    ImportTooManyRedirects,
+    ImportUnresolvable,
+    ImportUnsupportedScheme,
+    TransientError,
+)
 
 
 @dataclass(frozen=True)
@@ -50,18 +61,17 @@ def check_url(url: str, policy: FetchPolicy) -> tuple[str, int, str]:
     """Validate scheme, host and every resolved address; returns (host, port, pinned address)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise ImportRejected("Only http and https URLs can be imported.", code="import.unsupported_scheme")
+        raise ImportUnsupportedScheme("Only http and https URLs can be imported.")
     if not parts.hostname or parts.username or parts.password:
-        raise ImportRejected("The URL needs a host and no credentials.", code="import.invalid_url")
+        raise ImportInvalidUrl("The URL needs a host and no credentials.")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise ImportRejected("The URL's host does not resolve.", code="import.unresolvable") from None
+        raise ImportUnresolvable("The URL's host does not resolve.") from None
     addrs = sorted({ipaddress.ip_address(i[4][0].split("%")[0]) for i in infos}, key=str)
     if not addrs or not all(_allowed(a, policy) for a in addrs):
-        raise ImportRejected("The URL points to a private, loopback or link-local address.",
-                             code="import.forbidden_address")
+        raise ImportForbiddenAddress("The URL points to a private, loopback or link-local address.")
     return parts.hostname, port, str(addrs[0])
 
 
@@ -88,7 +98,7 @@ def fetch(url: str, dest_dir: Path, policy: FetchPolicy, name: str) -> Fetched:
         host, _port, address = check_url(url, policy)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ImportRejected("The download took too long.", code="import.timeout")
+            raise ImportTimeout("The download took too long.")
         timeout = httpx.Timeout(min(30.0, remaining), read=min(60.0, remaining))
         with httpx.Client(transport=_pinned_transport(host, address), timeout=timeout,
                           follow_redirects=False, headers={"User-Agent": "clipdex-import/1"}) as client:
@@ -97,27 +107,26 @@ def fetch(url: str, dest_dir: Path, policy: FetchPolicy, name: str) -> Fetched:
                     if resp.status_code in (301, 302, 303, 307, 308):
                         location = resp.headers.get("location")
                         if not location:
-                            raise ImportRejected("A redirect had no target.", code="import.bad_redirect")
+                            raise ImportBadRedirect("A redirect had no target.")
                         url = urljoin(url, location)
                         continue
                     if resp.status_code >= 500:
                         raise TransientError(f"remote server answered {resp.status_code}")
                     if resp.status_code != 200:
-                        raise ImportRejected(f"The remote server answered {resp.status_code}.",
-                                             code="import.http_error")
+                        raise ImportHttpError(f"The remote server answered {resp.status_code}.")
                     return _save(resp, dest_dir, policy, deadline, name, url)
             except httpx.TimeoutException:
-                raise ImportRejected("The download took too long.", code="import.timeout") from None
+                raise ImportTimeout("The download took too long.") from None
             except httpx.TransportError:
                 raise TransientError("connection to the remote server failed") from None
-    raise ImportRejected("Too many redirects.", code="import.too_many_redirects")
+    raise ImportTooManyRedirects("Too many redirects.")
 
 
 def _save(resp: httpx.Response, dest_dir: Path, policy: FetchPolicy, deadline: float, name: str,
           url: str) -> Fetched:
     declared = resp.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
-        raise PayloadTooLarge("The remote file exceeds the upload limit.", code="import.too_large")
+        raise ImportTooLarge("The remote file exceeds the upload limit.")
     path = dest_dir / name
     h, size = hashlib.sha256(), 0
     try:
@@ -125,9 +134,9 @@ def _save(resp: httpx.Response, dest_dir: Path, policy: FetchPolicy, deadline: f
             for chunk in resp.iter_bytes(1 << 20):
                 size += len(chunk)
                 if size > policy.max_bytes:
-                    raise PayloadTooLarge("The remote file exceeds the upload limit.", code="import.too_large")
+                    raise ImportTooLarge("The remote file exceeds the upload limit.")
                 if time.monotonic() > deadline:
-                    raise ImportRejected("The download took too long.", code="import.timeout")
+                    raise ImportTimeout("The download took too long.")
                 out.write(chunk)
                 h.update(chunk)
     except BaseException:

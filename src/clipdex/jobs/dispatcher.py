@@ -27,6 +27,8 @@ from clipdex.db.types import utcnow
 from clipdex.jobs import outbox, scheduler
 from clipdex.models import Job, JobStage, OutboxEntry, Tenant
 from clipdex.platform import Platform
+from clipdex.tenancy.access import same_tenant
+from clipdex.tenancy.system import SystemReason
 
 log = logging.getLogger("clipdex.dispatcher")
 
@@ -61,7 +63,7 @@ def dispatch_once(platform: Platform, publish: Callable[[Message], None], capaci
     if not queues:
         return 0
     sent = 0
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.SCHEDULING) as s:
         now = utcnow()
         outbox.purge_dead(s)
         outbox.enqueue_expired_leases(s, now, queues)
@@ -117,7 +119,7 @@ def _pending(s, now: datetime, queues: tuple[str, ...]) -> dict:
         JobStage, JobStage.id == OutboxEntry.stage_id).join(Tenant, Tenant.id == OutboxEntry.tenant_id).where(
         OutboxEntry.published_at.is_(None), OutboxEntry.queue.in_(queues), Tenant.status == "active",
         # an entry naming another tenant's stage is never published (the worker would run it for them)
-        JobStage.tenant_id == OutboxEntry.tenant_id, Job.tenant_id == OutboxEntry.tenant_id,
+        same_tenant(JobStage, OutboxEntry), same_tenant(Job, OutboxEntry),
         (OutboxEntry.available_at.is_(None)) | (OutboxEntry.available_at <= now)).order_by(
         Job.created_at, JobStage.position)).scalars().all()
     by_tenant: dict = defaultdict(list)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from clipdex.models import Artifact, Job, JobStage, Tenant, Video
 from clipdex.platform import Platform
 from clipdex.storage import keys
+from clipdex.tenancy.system import SystemReason
 
 log = logging.getLogger("clipdex.reconcile")
 
@@ -28,7 +29,7 @@ IN_FLIGHT = ("waiting", "ready", "running")
 def reconcile_blobs(platform: Platform, *, grace_s: float = GRACE_S) -> dict[str, int]:
     """Delete unreferenced blobs under ``tenants/{id}/videos/``; returns counts per reason."""
     removed = {"orphaned_artifacts": 0, "deleted_videos": 0}
-    with platform.db.system(readonly=True) as s:
+    with platform.db.system(reason=SystemReason.SCHEDULING, readonly=True) as s:
         tenant_ids = s.scalars(select(Tenant.id)).all()
     for tenant_id in tenant_ids:
         base = keys.tenant_prefix(tenant_id) + "videos/"
@@ -89,7 +90,7 @@ def housekeep(platform: Platform) -> dict[str, int]:
     from clipdex.jobs.janitor import sweep
 
     done = dict(sweep(platform))
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.SCHEDULING) as s:
         done["outbox_purged"] = outbox.purge_dead(s)
     done.update(reconcile_blobs(platform))
     return done

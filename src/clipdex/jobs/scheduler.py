@@ -19,6 +19,8 @@ from clipdex.jobs import outbox
 from clipdex.models import Job, JobStage, Tenant, Video
 from clipdex.pipeline import registry
 from clipdex.platform import Platform
+from clipdex.tenancy.access import owned_by, same_tenant
+from clipdex.tenancy.system import SystemReason
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,13 @@ def _tenant_order(platform: Platform, s, now: datetime, queues: tuple[str, ...])
 
 def claim_next(platform: Platform, worker_id: str, queues: tuple[str, ...] = ("cpu",)) -> Claim | None:
     """Lease the next stage for ``worker_id`` or return None when nothing is claimable."""
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.SCHEDULING) as s:
         now = utcnow()
         for tenant_id in _tenant_order(platform, s, now, queues):
             row = s.execute(
                 select(JobStage, Job.video_id).join(Job, Job.id == JobStage.job_id).join(
                     Tenant, Tenant.id == JobStage.tenant_id).where(
-                    JobStage.tenant_id == tenant_id, _claimable(now, queues)).order_by(
+                    owned_by(JobStage, tenant_id), _claimable(now, queues)).order_by(
                     Job.created_at, JobStage.position).limit(1)).first()
             if row is None:
                 continue
@@ -111,12 +113,12 @@ def claim_stage(platform: Platform, worker_id: str, job_id: uuid.UUID, name: str
     Stale: the stage finished, its job ended, another worker holds a live lease, or the stage was
     claimed again since the message was published (its attempt count moved on).
     """
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.SCHEDULING) as s:
         now = utcnow()
         row = s.execute(select(JobStage, Job.video_id).join(Job, Job.id == JobStage.job_id).join(
             Tenant, Tenant.id == JobStage.tenant_id).where(
             # the tenant comes from the job row, never from the message
-            JobStage.job_id == job_id, JobStage.name == name, JobStage.tenant_id == Job.tenant_id,
+            JobStage.job_id == job_id, JobStage.name == name, same_tenant(JobStage, Job),
             _claimable(now))).first()
         if row is None or row[0].attempt != attempt:
             return None
@@ -164,7 +166,7 @@ def _fail_abandoned(s, stage: JobStage, now: datetime) -> None:
 
 def queue_depth(platform: Platform) -> dict[tuple[str, str], int]:
     """Ready stages per (tenant id, queue), for metrics: CPU and GPU pools scale on their own backlog."""
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.SCHEDULING) as s:
         rows = s.execute(select(JobStage.tenant_id, JobStage.queue, func.count()).where(
             JobStage.status == "ready").group_by(JobStage.tenant_id, JobStage.queue)).all()
     return {(str(t), q): n for t, q, n in rows}

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from clipdex.billing import state as billing_state
 from clipdex.db.types import utcnow
-from clipdex.errors import Conflict
+from clipdex.errors import JobNotCancellable, JobNotRetryable
 from clipdex.jobs import outbox
 from clipdex.models import Job, JobStage, Tenant, Video
 from clipdex.pipeline import registry
@@ -41,7 +41,7 @@ def create_job(s: Session, settings: Settings, video: Video) -> Job:
 
 def cancel_job(s: Session, job: Job) -> Job:
     if job.status not in ("queued", "running"):
-        raise Conflict("Only queued or running jobs can be cancelled.", code="job.not_cancellable")
+        raise JobNotCancellable("Only queued or running jobs can be cancelled.")
     now = utcnow()
     job.status, job.finished_at = "cancelled", now
     s.execute(update(JobStage).where(JobStage.job_id == job.id, JobStage.status.in_(
@@ -55,7 +55,7 @@ def cancel_job(s: Session, job: Job) -> Job:
 
 def retry_job(s: Session, job: Job) -> Job:
     if job.status not in ("failed", "cancelled"):
-        raise Conflict("Only failed or cancelled jobs can be retried.", code="job.not_retryable")
+        raise JobNotRetryable("Only failed or cancelled jobs can be retried.")
     stages = s.scalars(select(JobStage).where(JobStage.job_id == job.id)).all()
     done = {st.name for st in stages if st.status in ("succeeded", "skipped")}
     for st in stages:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clipdex.errors import MediaRejected
+from clipdex.errors import FormatNotAllowed, MediaRejected, MediaUnrecognized, PlaylistNotAllowed, StillImage
 
 # FFmpeg demuxer names (as in ``ffmpeg -demuxers``) that carry their media inside the file itself.
 ALLOWED_DEMUXERS: tuple[str, ...] = (
@@ -53,7 +53,7 @@ def pinned(format_name: str | None) -> str:
     """The ``-f`` value for a probed ``format_name``; refuses anything off the allow-list."""
     names = demuxers_of(format_name or "")
     if not names or not any(n in ALLOWED_DEMUXERS for n in names):
-        raise MediaRejected("This container format is not accepted.", code="media.format_not_allowed")
+        raise FormatNotAllowed("This container format is not accepted.")
     return names[0]
 
 
@@ -76,13 +76,13 @@ def refusal_for(demuxer: str | None, head: bytes, looks_like_media: bool) -> Med
     """The specific refusal for a file whose (probed) demuxer is not on the allow-list."""
     names = set(demuxers_of(demuxer or ""))
     if names & INDIRECTION_DEMUXERS or looks_like_playlist(head):
-        return MediaRejected("Playlists and files that reference other files or URLs are not accepted; "
-                             "upload the media itself.", code="media.playlist_not_allowed")
+        return PlaylistNotAllowed("Playlists and files that reference other files or URLs are not accepted; "
+                                  "upload the media itself.")
     if names & IMAGE_DEMUXERS:
-        return MediaRejected("Still images are not videos.", code="media.still_image")
+        return StillImage("Still images are not videos.")
     if looks_like_media:
-        return MediaRejected("This container format is not accepted.", code="media.format_not_allowed")
-    return MediaRejected("The file is not a recognised audio or video format.", code="media.unrecognized")
+        return FormatNotAllowed("This container format is not accepted.")
+    return MediaUnrecognized("The file is not a recognised audio or video format.")
 
 
 def input_args(path: Path | str, fmt: str | None) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipdex.errors import MediaRejected
+from clipdex.errors import MediaCorrupt, NoVideoStream
 from clipdex.media import sandbox
 from clipdex.media.formats import input_args
 from clipdex.media.runner import Limits, ToolTimeout, spawn
@@ -50,7 +50,7 @@ def frame_spec(media: dict, max_width: int) -> FrameSpec:
     """The analysis size and rate for a probe summary (``Video.media``)."""
     v = next((s for s in media.get("streams", []) if s.get("kind") == "video"), None)
     if not v or not v.get("width") or not v.get("height"):
-        raise MediaRejected("The file has no decodable video stream.", code="media.no_video")
+        raise NoVideoStream("The file has no decodable video stream.")
     w, h = analysis_size(int(v["width"]), int(v["height"]), max_width)
     return FrameSpec(w, h, float(v.get("fps") or 25.0))
 
@@ -166,7 +166,7 @@ def _frames(proc: subprocess.Popen, spec: FrameSpec, limits: Limits, size: int) 
     if time.monotonic() >= deadline:
         raise ToolTimeout(f"decoding ran past {limits.timeout_s:.0f}s")
     if index == 0 and proc.returncode != 0:
-        raise MediaRejected("The video could not be decoded (corrupt or truncated data).", code="media.corrupt")
+        raise MediaCorrupt("The video could not be decoded (corrupt or truncated data).")
 
 
 def _kill(proc: subprocess.Popen) -> None:

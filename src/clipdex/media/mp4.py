@@ -83,7 +83,7 @@ def _walk(f: BinaryIO, start: int, end: int, depth: int) -> bool:
                 return True
         elif depth == len(_DREF_PATH) and kind == b"dref":
             # full box: version+flags (4), entry count (4), then one box per entry, each a full box
-            for _entry, ea, eb in _children(f, a + 8, b):
+            for _entry, ea, _eb in _children(f, a + 8, b):
                 f.seek(ea)
                 vf = f.read(4)
                 if len(vf) == 4 and not int.from_bytes(vf[1:], "big") & _SELF_CONTAINED:

@@ -7,7 +7,23 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from clipdex.errors import MediaRejected
+from clipdex.errors import (
+    DurationExceeded,
+    ExternalReference,
+    InvalidDimensions,
+    InvalidFrameRate,
+    MediaEmpty,
+    MediaRejected,
+    MediaTruncated,
+    MediaUnrecognized,
+    NoDuration,
+    NoUsableStream,
+    ProbeTimeout,
+    ResolutionExceeded,
+    StillImage,
+    TooManyStreams,
+    UnsupportedCodec,
+)
 from clipdex.media import sandbox
 from clipdex.media.formats import input_args, is_allowed, looks_like_playlist, refusal_for
 from clipdex.media.mp4 import MP4_BOXES as _MP4_BOXES, boxes_overrun, mp4_external_references
@@ -87,14 +103,14 @@ def looks_like_media(head: bytes) -> bool:
 def _classify(stderr: str, size: int, head: bytes = b"") -> MediaRejected:
     low = stderr.lower()
     if size == 0:
-        return MediaRejected("The file is empty.", code="media.empty")
+        return MediaEmpty("The file is empty.")
     if "stream_count" in low or "max_streams" in low or "could not alloc stream" in low:
-        return MediaRejected("The file declares more streams than can be read.", code="media.too_many_streams")
+        return TooManyStreams("The file declares more streams than can be read.")
     if "picture size" in low and "invalid" in low:
-        return MediaRejected("The video declares impossible dimensions.", code="media.invalid_dimensions")
+        return InvalidDimensions("The video declares impossible dimensions.")
     if looks_like_media(head):
-        return MediaRejected("The file is truncated or damaged.", code="media.truncated")
-    return MediaRejected("The file is not a recognised audio or video format.", code="media.unrecognized")
+        return MediaTruncated("The file is truncated or damaged.")
+    return MediaUnrecognized("The file is not a recognised audio or video format.")
 
 
 def _ffprobe(path: Path, settings: Settings, extra: list[str], fmt: str | None = None):
@@ -106,7 +122,7 @@ def _ffprobe(path: Path, settings: Settings, extra: list[str], fmt: str | None =
         try:
             return run_tool(args, limits, inp.sandbox, inp.workdir)
         except ToolTimeout:
-            raise MediaRejected("Probing the file took too long.", code="media.probe_timeout") from None
+            raise ProbeTimeout("Probing the file took too long.") from None
 
 
 _PROBED = re.compile(r"Format (\S+) probed with size=")
@@ -144,8 +160,7 @@ def probe_file(path: Path, settings: Settings) -> MediaInfo:
     if not is_allowed(fmt.get("format_name", "")):  # defence in depth: the whitelist let it through
         raise refusal_for(fmt.get("format_name"), head, looks_like_media(head))
     if head[4:8] in _MP4_BOXES and mp4_external_references(path, size):
-        raise MediaRejected("The file references media outside itself (a reference movie).",
-                            code="media.external_reference")
+        raise ExternalReference("The file references media outside itself (a reference movie).")
     streams = [_stream(s) for s in data.get("streams", [])]
     info = MediaInfo(format_name=fmt.get("format_name", ""), duration_s=_float(fmt.get("duration")) or 0.0,
                      size_bytes=size, bit_rate=int(_float(fmt.get("bit_rate")) or 0) or None, streams=streams)
@@ -157,11 +172,9 @@ def probe_file(path: Path, settings: Settings) -> MediaInfo:
     # declare the VBV maximum (104857200 b/s for "variable"), which says nothing about the file size.
     declared = sum(int(_float(s.get("bit_rate")) or 0) for s in data.get("streams", [])) if head[4:8] == b"ftyp" else 0
     if declared and info.duration_s and declared * info.duration_s / 8 > 1.25 * size + 65536:
-        raise MediaRejected("The file is shorter than its streams declare (truncated).",
-                            code="media.truncated")
+        raise MediaTruncated("The file is shorter than its streams declare (truncated).")
     if head[4:8] == b"ftyp" and boxes_overrun(path, size):
-        raise MediaRejected("The file is shorter than its container declares (truncated).",
-                            code="media.truncated")
+        raise MediaTruncated("The file is shorter than its container declares (truncated).")
     return info
 
 
@@ -179,30 +192,26 @@ def _stream(s: dict) -> StreamInfo:
 def check_media(info: MediaInfo, tier: Tier) -> None:
     """Refuse media clipdex cannot use or this tier may not process, each with its own code."""
     if len(info.streams) > tier.max_streams:
-        raise MediaRejected(f"The file has {len(info.streams)} streams; the limit is {tier.max_streams}.",
-                            code="media.too_many_streams")
+        raise TooManyStreams(f"The file has {len(info.streams)} streams; the limit is {tier.max_streams}.")
     usable = [s for s in info.streams if s.kind in USABLE]
     if not usable:
-        raise MediaRejected("The file has no audio or video stream.", code="media.no_usable_stream")
+        raise NoUsableStream("The file has no audio or video stream.")
     v = info.video
     if v and (info.format_name in IMAGE_FORMATS or (v.codec in IMAGE_CODECS and not info.audio
                                                      and (info.duration_s or 0) < 0.5)):
-        raise MediaRejected("Still images are not videos.", code="media.still_image")
+        raise StillImage("Still images are not videos.")
     if v and (not v.width or not v.height or v.width <= 0 or v.height <= 0):
-        raise MediaRejected("The video stream has no valid dimensions.", code="media.invalid_dimensions")
+        raise InvalidDimensions("The video stream has no valid dimensions.")
     if v and (v.width > tier.max_width or v.height > tier.max_height):
-        raise MediaRejected(
-            f"Resolution {v.width}x{v.height} exceeds this tier's {tier.max_width}x{tier.max_height}.",
-            code="media.resolution_exceeded")
+        raise ResolutionExceeded(
+            f"Resolution {v.width}x{v.height} exceeds this tier's {tier.max_width}x{tier.max_height}.")
     if v and v.fps and v.fps > MAX_FPS:
-        raise MediaRejected(f"The video declares {v.fps:.0f} frames per second; the limit is {MAX_FPS}.",
-                            code="media.invalid_frame_rate")
+        raise InvalidFrameRate(f"The video declares {v.fps:.0f} frames per second; the limit is {MAX_FPS}.")
     for s in (v, info.audio):  # the stages decode the first video and the first audio stream
         if s and s.codec in UNKNOWN_CODECS:
-            raise MediaRejected(f"The {s.kind} stream's codec is not supported.", code="media.unsupported_codec")
+            raise UnsupportedCodec(f"The {s.kind} stream's codec is not supported.")
     if not info.duration_s or info.duration_s <= 0:
-        raise MediaRejected("The media has no measurable duration.", code="media.no_duration")
+        raise NoDuration("The media has no measurable duration.")
     if info.duration_s > tier.max_duration_s:
-        raise MediaRejected(
-            f"Duration {info.duration_s:.0f}s exceeds this tier's {tier.max_duration_s:.0f}s.",
-            code="media.duration_exceeded")
+        raise DurationExceeded(
+            f"Duration {info.duration_s:.0f}s exceeds this tier's {tier.max_duration_s:.0f}s.")

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipdex.errors import TransientError
+from clipdex.errors import ToolTimeout
 from clipdex.media.sandbox import Sandbox, restrict_self
 
 
@@ -25,10 +25,6 @@ class ToolResult:
     returncode: int
     stdout: bytes
     stderr: str
-
-
-class ToolTimeout(TransientError):
-    """The tool ran past its time limit."""
 
 
 def _constrain(limits: Limits, ruleset_fd: int | None = None):

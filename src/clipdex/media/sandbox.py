@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clipdex.errors import TransientError
+from clipdex.errors import SandboxUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,6 @@ class _RulesetAttr(ctypes.Structure):
 class _PathBeneath(ctypes.Structure):
     _pack_ = 1
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-class SandboxUnavailable(TransientError):
-    """``media_sandbox = "required"`` and this kernel offers no Landlock."""
 
 
 _libc = None

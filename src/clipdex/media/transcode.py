@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clipdex.errors import MediaRejected
+from clipdex.errors import MediaCorrupt, MediaRejected
 from clipdex.media import sandbox
 from clipdex.media.formats import input_args
 from clipdex.media.runner import Limits, run_tool
@@ -24,10 +24,10 @@ def _ffmpeg(settings: Settings, src: Path, fmt: str, before: list[str], after: l
         res = run_tool(cmd, limits, inp.sandbox, inp.workdir)
     # The mov demuxer reports a cut-short file as "partial file" yet exits 0, even with -xerror.
     if res.returncode != 0 or "partial file" in res.stderr:
-        raise MediaRejected("The media could not be decoded (corrupt or truncated data).", code="media.corrupt")
+        raise MediaCorrupt("The media could not be decoded (corrupt or truncated data).")
     # A damaged file can "succeed" with nothing decoded (a seek past the data that is there): no output.
     if not dst.exists() or dst.stat().st_size == 0:
-        raise MediaRejected("The media could not be decoded (no data at that point).", code="media.corrupt")
+        raise MediaCorrupt("The media could not be decoded (no data at that point).")
 
 
 def extract_audio(settings: Settings, src: Path, dst: Path, *, fmt: str, sample_rate: int = 16000) -> None:

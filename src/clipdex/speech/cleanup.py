@@ -15,7 +15,8 @@ STOCK_PHRASES = {
     "thank you", "thanks for watching", "thank you for watching", "thank you so much for watching",
     "please subscribe", "subscribe to my channel", "like and subscribe", "you", "bye", "bye bye",
     "subtitles by the amara org community", "transcription by castingwords", "music", "applause",
-    "so", "okay", "oh", "uh", "um", "hmm", "the end", "ご視聴ありがとうございました", "untertitel der amara org community",
+    "so", "okay", "oh", "uh", "um", "hmm", "the end", "ご視聴ありがとうございました",
+    "untertitel der amara org community",
     "sous titres réalisés par la communauté d amara org", "subtítulos realizados por la comunidad de amara org",
 }
 _WORD = re.compile(r"[^\w']+", re.UNICODE)

@@ -66,7 +66,7 @@ def speech_windows(audio: np.ndarray, n: int, window_s: float = LANG_WINDOW_S) -
     for i in picked:
         a = blocks[i][0]
         b = a
-        for x, y in blocks[i:]:  # extend over the following blocks up to the window length
+        for _x, y in blocks[i:]:  # extend over the following blocks up to the window length
             if y - a > window_s * SR:
                 b = max(b, min(y, a + int(window_s * SR)))
                 break

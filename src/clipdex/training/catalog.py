@@ -10,14 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import UnknownBase
 
 DEFAULT_BASE = "smollm2-135m"
 SEQ2SEQ_TYPES = ("t5", "mt5", "umt5", "bart", "mbart", "pegasus")
-
-
-class UnknownBase(ClipdexError):
-    status, code, title = 422, "training.unknown_base_model", "Unknown base model"
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,8 @@ def _params_m(path: Path) -> float:
     """Millions of parameters, from the fp32/fp16 weight file sizes (no load)."""
     cfg = json.loads((path / "config.json").read_text())
     width = 2 if str(cfg.get("torch_dtype") or cfg.get("dtype") or "float32") in ("float16", "bfloat16") else 4
-    total = sum(f.stat().st_size for f in path.glob("*.safetensors")) or sum(f.stat().st_size for f in path.glob("*.bin"))
+    total = (sum(f.stat().st_size for f in path.glob("*.safetensors"))
+             or sum(f.stat().st_size for f in path.glob("*.bin")))
     return round(total / width / 1e6, 1)
 
 
@@ -46,7 +43,8 @@ def declared_params_m(settings, name: str) -> float:
         return 135.0
     path = settings.training_base_models.get(name)
     if not path or not (Path(path) / "config.json").exists():
-        raise UnknownBase(f"Base model {name!r} is not in this deployment's catalogue; choose one of {names(settings)}.")
+        raise UnknownBase(f"Base model {name!r} is not in this deployment's catalogue; "
+                          f"choose one of {names(settings)}.")
     return _params_m(Path(path))
 
 

@@ -16,23 +16,16 @@ from collections import Counter
 from sqlalchemy import delete, func, select, update
 
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError
+from clipdex.errors import DatasetNotReady
 from clipdex.models import Artifact, DatasetItem, TrainingDataset, Video
 from clipdex.storage import keys
+from clipdex.tenancy.access import owned_by
 from clipdex.training import questions as qg
 
 log = logging.getLogger("clipdex.training")
 
 MAX_VIDEOS = 500
 MAX_ITEMS_PER_VIDEO = 200
-
-
-class DatasetNotReady(ClipdexError):
-    status, code, title = 409, "dataset.not_ready", "Dataset not ready"
-
-
-class EmptySelection(ClipdexError):
-    status, code, title = 422, "dataset.no_videos", "No videos selected"
 
 
 def split_of_videos(video_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -66,7 +59,7 @@ def generate_pairs(segments: list[dict]) -> list[qg.Pair]:
 def ready_video_ids(s, tenant_id: uuid.UUID) -> list[uuid.UUID]:
     """The tenant's videos that have a transcript."""
     return list(s.scalars(select(Artifact.video_id).where(
-        Artifact.tenant_id == tenant_id, Artifact.stage == "transcribe", Artifact.name == "transcript.json"
+        owned_by(Artifact, tenant_id), Artifact.stage == "transcribe", Artifact.name == "transcript.json"
     ).distinct()).all())
 
 
@@ -82,7 +75,8 @@ def build(platform, tenant_id: uuid.UUID, dataset_id: uuid.UUID, drafter=None) -
             for vid in video_ids:
                 pairs = generate_pairs(_transcript_segments(platform, s, vid))
                 if drafter is not None:
-                    pairs = qg.dedupe(pairs + drafter.draft_pairs(qg.sentences_of(_transcript_segments(platform, s, vid))))
+                    drafted = drafter.draft_pairs(qg.sentences_of(_transcript_segments(platform, s, vid)))
+                    pairs = qg.dedupe(pairs + drafted)
                 all_pairs += [(vid, p) for p in pairs]
             for vid, p in all_pairs:
                 s.add(DatasetItem(tenant_id=tenant_id, dataset_id=ds.id, video_id=vid, position=pos,
@@ -94,7 +88,7 @@ def build(platform, tenant_id: uuid.UUID, dataset_id: uuid.UUID, drafter=None) -
             s.flush()
             ds.counts = counts(s, ds.id)
             ds.status, ds.updated_at = "ready", utcnow()
-    except Exception:  # noqa: BLE001  (a failed build is reported on the dataset, never lost)
+    except Exception:  # a failed build is reported on the dataset, never lost
         log.exception("dataset build failed", extra={"tenant_id": tenant_id})
         with platform.db.tenant(tenant_id) as s:
             ds = s.get(TrainingDataset, dataset_id)
@@ -104,7 +98,8 @@ def build(platform, tenant_id: uuid.UUID, dataset_id: uuid.UUID, drafter=None) -
 
 def counts(s, dataset_id: uuid.UUID) -> dict:
     rows = s.execute(select(DatasetItem.split, DatasetItem.source, DatasetItem.video_id, func.count()).where(
-        DatasetItem.dataset_id == dataset_id).group_by(DatasetItem.split, DatasetItem.source, DatasetItem.video_id)).all()
+        DatasetItem.dataset_id == dataset_id).group_by(DatasetItem.split, DatasetItem.source,
+                                                       DatasetItem.video_id)).all()
     by_split, by_source, videos = Counter(), Counter(), {}
     for split, source, vid, n in rows:
         by_split[split] += n

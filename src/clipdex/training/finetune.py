@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import EmptyDataset
 from clipdex.storage import keys
 from clipdex.training.catalog import BaseModel
 
@@ -29,10 +29,6 @@ BOUNDS = {  # safe hyper-parameter bounds, checked at the API
     "lora_r": (1, 64),
     "max_length": (32, 1024),
 }
-
-
-class TrainingRefused(ClipdexError):
-    status, code, title = 422, "training.invalid", "Invalid training request"
 
 
 @dataclass
@@ -224,7 +220,7 @@ def train(base: BaseModel, items: list[dict], opts: TrainOptions, store: Checkpo
 
     hooks = hooks or Hooks()
     if not items:
-        raise TrainingRefused("The dataset has no training items.", code="training.empty_dataset")
+        raise EmptyDataset("The dataset has no training items.")
     set_seed(opts.seed)
     device = pick_device(opts.device)
     tok = load_tokenizer(base)
@@ -254,7 +250,8 @@ def train(base: BaseModel, items: list[dict], opts: TrainOptions, store: Checkpo
                      time.monotonic() - started, losses)
 
 
-def save_final(result: RunResult, base: BaseModel, opts: TrainOptions, store: CheckpointStore, workdir: Path) -> tuple[str, int]:
+def save_final(result: RunResult, base: BaseModel, opts: TrainOptions, store: CheckpointStore,
+               workdir: Path) -> tuple[str, int]:
     """Weights (adapter or full model) + tokenizer + manifest under ``weights/``; the manifest goes last.
 
     Deterministic keys: a redelivered or resumed job overwrites the same blobs, never adds a copy.

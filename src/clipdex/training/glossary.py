@@ -13,17 +13,14 @@ import uuid
 
 from sqlalchemy import delete, select
 
-from clipdex.errors import ClipdexError
+from clipdex.errors import InvalidGlossary, TooManyGlossaryTerms
 from clipdex.models import GlossaryTerm
+from clipdex.tenancy.access import owned_by
 
 MAX_TERMS = 200
 MAX_TERM_CHARS = 100
 MAX_HINT_CHARS = 600  # Whisper's prompt holds ~220 tokens; the rest of it is the previous text
 _TERM = re.compile(r"^[^\x00-\x1f<>]{1,100}$")
-
-
-class InvalidGlossary(ClipdexError):
-    status, code, title = 422, "glossary.invalid", "Invalid glossary"
 
 
 def clean_terms(terms: list[str]) -> list[str]:
@@ -37,12 +34,12 @@ def clean_terms(terms: list[str]) -> list[str]:
         if t.lower() not in {x.lower() for x in out}:
             out.append(t)
     if len(out) > MAX_TERMS:
-        raise InvalidGlossary(f"A glossary holds at most {MAX_TERMS} terms.", code="glossary.too_many_terms")
+        raise TooManyGlossaryTerms(f"A glossary holds at most {MAX_TERMS} terms.")
     return out
 
 
 def read(s, tenant_id: uuid.UUID) -> dict:
-    rows = s.scalars(select(GlossaryTerm).where(GlossaryTerm.tenant_id == tenant_id).order_by(
+    rows = s.scalars(select(GlossaryTerm).where(owned_by(GlossaryTerm, tenant_id)).order_by(
         GlossaryTerm.created_at, GlossaryTerm.term)).all()
     hints: dict[str, list[str]] = {}
     for r in rows:
@@ -53,7 +50,7 @@ def read(s, tenant_id: uuid.UUID) -> dict:
 
 def replace(s, tenant_id: uuid.UUID, terms: list[str], video_hints: dict[uuid.UUID, list[str]]) -> dict:
     """PUT semantics: the glossary becomes exactly ``terms`` and ``video_hints``."""
-    s.execute(delete(GlossaryTerm).where(GlossaryTerm.tenant_id == tenant_id))
+    s.execute(delete(GlossaryTerm).where(owned_by(GlossaryTerm, tenant_id)))
     for t in clean_terms(terms):
         s.add(GlossaryTerm(tenant_id=tenant_id, term=t))
     for vid, hint_terms in video_hints.items():
@@ -66,7 +63,7 @@ def replace(s, tenant_id: uuid.UUID, terms: list[str], video_hints: dict[uuid.UU
 def terms_for(s, tenant_id: uuid.UUID, video_id: uuid.UUID | None = None) -> list[str]:
     """The video's hints first, then the tenant's glossary."""
     rows = s.execute(select(GlossaryTerm.term, GlossaryTerm.video_id).where(
-        GlossaryTerm.tenant_id == tenant_id,
+        owned_by(GlossaryTerm, tenant_id),
         (GlossaryTerm.video_id.is_(None)) | (GlossaryTerm.video_id == video_id)).order_by(
         GlossaryTerm.created_at, GlossaryTerm.term)).all()
     ordered = [t for t, v in rows if v is not None] + [t for t, v in rows if v is None]

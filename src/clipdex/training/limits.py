@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clipdex.errors import QuotaExceeded
+from clipdex.errors import TrainingBaseTooLarge, TrainingNotInPlan, TrainingStepsExceeded
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,13 @@ def limits_for(settings, tier: str) -> TrainingLimits:
 def check_plan(limits: TrainingLimits, tier: str) -> None:
     """Refuse tenants whose plan has no training (first check of a request, before any lookup)."""
     if not limits.allowed:
-        raise QuotaExceeded(f"Training custom models is not part of the {tier} plan.",
-                            code="quota.training_not_in_plan", tier=tier)
+        raise TrainingNotInPlan(f"Training custom models is not part of the {tier} plan.", tier=tier)
 
 
 def check_request(limits: TrainingLimits, max_steps: int, base_params_m: float) -> None:
     if max_steps > limits.max_steps:
-        raise QuotaExceeded(f"The plan allows at most {limits.max_steps} training steps.",
-                            code="quota.training_steps_exceeded", limit=limits.max_steps)
+        raise TrainingStepsExceeded(f"The plan allows at most {limits.max_steps} training steps.",
+                                    limit=limits.max_steps)
     if base_params_m > limits.max_base_params_m:
-        raise QuotaExceeded(f"The plan allows base models up to {limits.max_base_params_m:g} M parameters.",
-                            code="quota.training_base_too_large", limit=limits.max_base_params_m)
+        raise TrainingBaseTooLarge(f"The plan allows base models up to {limits.max_base_params_m:g} M parameters.",
+                                   limit=limits.max_base_params_m)

@@ -28,7 +28,8 @@ AUX = ("is", "are", "was", "were", "will", "can", "could", "should", "would", "m
 _NUMWORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
              "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
              "million billion").split()
-_DATE = (r"(?:(?:early|late|mid)[- ])?(?:" + "|".join(MONTHS) + r")(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?:,?\s+(?:19|20)\d{2})?"
+_DATE = (r"(?:(?:early|late|mid)[- ])?(?:" + "|".join(MONTHS)
+         + r")(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?:,?\s+(?:19|20)\d{2})?"
          r"|(?:" + "|".join(WEEKDAYS) + r")|(?:19|20)\d{2}|Q[1-4](?:\s+(?:19|20)\d{2})?")
 DATE_RE = re.compile(rf"\b({_DATE})\b")
 NUMBER_RE = re.compile(r"(?<![\w.])(\$?\d[\d,]*(?:\.\d+)?%?(?:\s+(?:percent|per cent|million|billion|thousand))?"
@@ -95,7 +96,8 @@ _WHERE = re.compile(rf"^(?P<subj>.+?)\s+(?P<aux>{'|'.join(AUX)})\s+(?P<rest>.*?)
                     rf"(?P<place>{_CAP}(?:\s+{_CAP}){{0,2}})(?P<tail>[^.?!]*)$")
 _HAVE = re.compile(r"^(?P<subj>.+?)\s+(?P<verb>has|have|had)\s+(?P<num>\d[\d,]*|" + "|".join(_NUMWORDS)
                    + r")\s+(?P<noun>[a-z][a-z\-]+)(?P<tail>[^.?!]*)$", re.IGNORECASE)
-_DEF = re.compile(r"^(?P<art>A|An|The)?\s*(?P<term>[A-Za-z][\w\-]*(?:\s+[\w\-]+){0,3}?)\s+(?P<verb>is|are|means|refers to)\s+"
+_DEF = re.compile(r"^(?P<art>A|An|The)?\s*(?P<term>[A-Za-z][\w\-]*(?:\s+[\w\-]+){0,3}?)\s+"
+                  r"(?P<verb>is|are|means|refers to)\s+"
                   r"(?P<defn>(?:a|an|the|one|any)\s+.{6,160})$")
 _WHO = re.compile(rf"^(?P<who>{_CAP}(?:\s+{_CAP}){{0,3}})\s+(?P<rest>(?!is\b|are\b|was\b|were\b)[a-z].{{8,}})$")
 

@@ -23,15 +23,16 @@ from sqlalchemy import func, or_, select, update
 
 from clipdex.billing.metering import record_usage
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError
+from clipdex.errors import ClipdexError, TrainingNotCancellable
 from clipdex.jobs import chaos
 from clipdex.models import Tenant, TrainedModel, TrainingJob
 from clipdex.pipeline.stage import LeaseLost
 from clipdex.platform import Platform
+from clipdex.tenancy.access import owned_by
+from clipdex.tenancy.system import SystemReason, system_session
 from clipdex.training import limits as lim
 
 log = logging.getLogger("clipdex.training")
-STAGE = "train"  # the chaos hook's stage name: CLIPDEX_CHAOS=train:mid_work kills after the first checkpoint
 HISTORY_MAX = 500
 
 
@@ -73,10 +74,10 @@ def tenant_order(platform: Platform, s, now) -> list[uuid.UUID]:
 
 
 def claim_next(platform: Platform, worker_id: str) -> Claim | None:
-    with platform.db.system() as s:
+    with system_session(platform, SystemReason.SCHEDULING) as s:
         now = utcnow()
         for tenant_id in tenant_order(platform, s, now):
-            job = s.scalar(select(TrainingJob).where(TrainingJob.tenant_id == tenant_id, _claimable(now)).order_by(
+            job = s.scalar(select(TrainingJob).where(owned_by(TrainingJob, tenant_id), _claimable(now)).order_by(
                 TrainingJob.created_at).limit(1))
             if job is None:
                 continue
@@ -163,7 +164,7 @@ def execute(platform: Platform, claim: Claim) -> str:
     from clipdex.training import pipeline
 
     started = time.monotonic()
-    chaos.maybe_kill(STAGE, "after_claim", claim.attempt)
+    chaos.maybe_kill(pipeline.STAGE, "after_claim", claim.attempt)
     with Lease(platform, claim) as lease, tempfile.TemporaryDirectory(prefix="clipdex-train-") as tmp:
         try:
             result = pipeline.run(platform, claim, lease, Path(tmp))
@@ -171,8 +172,8 @@ def execute(platform: Platform, claim: Claim) -> str:
         except LeaseLost:
             return _lost_or_cancelled(platform, claim)
         except ClipdexError as e:
-            return _failed(platform, claim, e.code, e.detail, permanent=e.status < 500)
-        except Exception as e:  # noqa: BLE001  (retried, then reported)
+            return _failed(platform, claim, e.code, e.detail, permanent=not e.retryable)
+        except Exception as e:  # retried, then reported
             log.exception("training failed", extra={"job_id": claim.job_id})
             return _failed(platform, claim, "training.error", f"Training failed ({type(e).__name__}).", permanent=False)
         with platform.db.tenant(claim.tenant_id) as s:
@@ -214,8 +215,7 @@ def _failed(platform: Platform, claim: Claim, code: str, message: str, *, perman
 def cancel(s, job: TrainingJob) -> None:
     """Cancel a queued or running training (a running one stops at its next logged step)."""
     if job.status not in ("queued", "running"):
-        raise ClipdexError("Only queued or running trainings can be cancelled.", code="training.not_cancellable",
-                           status=409)
+        raise TrainingNotCancellable("Only queued or running trainings can be cancelled.")
     job.status, job.finished_at, job.lease_owner = "cancelled", utcnow(), None
     s.execute(update(TrainedModel).where(TrainedModel.id == job.model_id).values(status="cancelled"))
 

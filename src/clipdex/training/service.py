@@ -8,7 +8,15 @@ from sqlalchemy import func, select
 
 from clipdex.auth.principal import Principal
 from clipdex.auth.service import ensure
-from clipdex.errors import ClipdexError, NotFound
+from clipdex.errors import (
+    EmptyDataset,
+    EmptySelection,
+    FullTuneTooLarge,
+    InvalidTrainingMethod,
+    InvalidTrainingParam,
+    NotFound,
+    TrainingNotCancellable,
+)
 from clipdex.models import DatasetItem, Tenant, TrainedModel, TrainingDataset, TrainingJob, Video
 from clipdex.tenancy import access, audit
 from clipdex.training import catalog, datasets, finetune, glossary, registry
@@ -56,7 +64,7 @@ def create_dataset(platform, principal: Principal, name: str, video_ids: list[uu
             chosen += datasets.ready_video_ids(s, tenant_id)
         chosen = list(dict.fromkeys(chosen))[: datasets.MAX_VIDEOS]
         if not chosen:
-            raise datasets.EmptySelection("Select at least one video (ids, a search query, or all ready videos).")
+            raise EmptySelection("Select at least one video (ids, a search query, or all ready videos).")
         ds = TrainingDataset(tenant_id=tenant_id, name=name, status="building", created_by=_actor(principal),
                              selection={"video_ids": [str(v) for v in chosen], "query": query, "all": all_ready})
         s.add(ds)
@@ -107,11 +115,10 @@ def _params(body: dict, method: str) -> dict:
         if value is None:
             continue
         if not lo <= value <= hi:
-            raise finetune.TrainingRefused(f"{name} must be between {lo:g} and {hi:g}.", code="training.invalid_param",
-                                           param=name)
+            raise InvalidTrainingParam(f"{name} must be between {lo:g} and {hi:g}.", param=name)
         params[name] = value
     if method not in finetune.METHODS:
-        raise finetune.TrainingRefused(f"method must be one of {list(finetune.METHODS)}.", code="training.invalid_method")
+        raise InvalidTrainingMethod(f"method must be one of {list(finetune.METHODS)}.")
     return params
 
 
@@ -124,12 +131,12 @@ def start_training(platform, principal: Principal, body: dict) -> dict:
     params = _params(body, body["method"])
     lim.check_request(limits, params["max_steps"], catalog.declared_params_m(platform.settings, body["base_model"]))
     if body["method"] == "full" and catalog.declared_params_m(platform.settings, body["base_model"]) > 1000:
-        raise finetune.TrainingRefused("Full fine-tuning is for small models; use lora.", code="training.full_too_large")
+        raise FullTuneTooLarge("Full fine-tuning is for small models; use lora.")
     with access.session_for(platform, principal) as s:
         ds = get_dataset(s, principal, body["dataset_id"], WRITE)
         datasets.require_ready(ds)
         if not ds.counts.get("train"):
-            raise finetune.TrainingRefused("The dataset has no training items.", code="training.empty_dataset")
+            raise EmptyDataset("The dataset has no training items.")
         datasets.snapshot(platform, s, ds)
         m, job = registry.create(s, ds, base_model=body["base_model"], method=body["method"], params=params,
                                  created_by=_actor(principal), max_attempts=platform.settings.max_attempts)
@@ -148,7 +155,7 @@ def cancel_training(platform, principal: Principal, model_id: uuid.UUID) -> dict
         m = get_model(s, principal, model_id, WRITE)
         job = registry.latest_job(s, m.id)
         if job is None:
-            raise ClipdexError("This model has no training to cancel.", code="training.not_cancellable", status=409)
+            raise TrainingNotCancellable("This model has no training to cancel.")
         runner.cancel(s, job)
         s.flush()
         s.refresh(m)
@@ -161,9 +168,11 @@ def plan(platform, principal: Principal) -> dict:
     limits = lim.limits_for(platform.settings, tier)
     with access.session_for(platform, principal, readonly=True) as s:
         running = s.scalar(select(func.count()).select_from(TrainingJob).where(
-            TrainingJob.tenant_id == access.tenant_of(principal), TrainingJob.status.in_(("queued", "running"))))
+            access.owned_by(TrainingJob, access.tenant_of(principal)),
+            TrainingJob.status.in_(("queued", "running"))))
     return {"tier": tier, **limits.public(), "active_trainings": running, "base_models": [
-        {"name": n, "params_m": catalog.declared_params_m(platform.settings, n)} for n in catalog.names(platform.settings)],
+        {"name": n, "params_m": catalog.declared_params_m(platform.settings, n)}
+        for n in catalog.names(platform.settings)],
         "methods": list(finetune.METHODS), "bounds": {k: list(v) for k, v in finetune.BOUNDS.items()}}
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.billing import service, webhook
 from clipdex.billing.stripe_client import require_billing
-from clipdex.errors import PayloadTooLarge
+from clipdex.errors import WebhookTooLarge
 from clipdex.schemas.common import Page
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -115,6 +115,6 @@ async def stripe_webhook(request: Request, platform: PlatformDep,
     require_billing(platform.settings)
     payload = await request.body()  # the raw bytes: the signature covers them exactly
     if len(payload) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge("Webhook bodies are limited to 1 MiB.", code="billing.webhook_too_large")
+        raise WebhookTooLarge("Webhook bodies are limited to 1 MiB.")
     outcome = await run_in_threadpool(webhook.handle, platform, payload, stripe_signature)
     return WebhookAck(result=outcome.result)

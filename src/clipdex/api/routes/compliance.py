@@ -49,8 +49,7 @@ def _report(platform, principal, video_id: uuid.UUID, policy: str | None, versio
                 with platform.blobs.open(keys[name]) as fh:
                     f["thumbnail_bytes"] = fh.read()
             else:
-                f["evidence"]["thumbnail_url"] = presign.download_url(
-                    platform.settings, platform.blobs, keys[name], filename=name, content_type="image/jpeg")[0]
+                f["evidence"]["thumbnail_url"] = presign.blob_link(platform, keys[name], filename=name)
     return rep
 
 
@@ -86,7 +85,8 @@ def list_results(principal: Authed, platform: PlatformDep, page: PageParams,
     if verdict:
         query = query.where(ComplianceResult.verdict == verdict)
     with access.session_for(platform, principal, readonly=True) as s:
-        default = service.resolve(s, access.tenant_of(principal), None, None, platform.settings.compliance_default_policy)
+        default = service.resolve(s, access.tenant_of(principal), None, None,
+                                  platform.settings.compliance_default_policy)
         query = query.where(ComplianceResult.policy_name == default["name"],
                             ComplianceResult.policy_version == int(default.get("version") or 1))
         r = paginate(s, query, ComplianceResult, page, sort="-evaluated_at")

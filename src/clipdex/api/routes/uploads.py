@@ -23,7 +23,17 @@ from starlette.requests import ClientDisconnect
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.auth import service as auth
 from clipdex.db.types import utcnow
-from clipdex.errors import ClipdexError, Conflict, PayloadTooLarge
+from clipdex.errors import (
+    ClipdexError,
+    TusVersion,
+    UploadBadContentType,
+    UploadBadMetadata,
+    UploadExceedsLength,
+    UploadExpired,
+    UploadFinished,
+    UploadLengthRequired,
+    UploadOffsetMismatch,
+)
 from clipdex.ingest.service import IngestMeta, StagedFile, accept, check_upload_allowed, hash_file
 from clipdex.models import UploadSession
 from clipdex.schemas.common import Problem
@@ -94,8 +104,8 @@ def _metadata(header: str | None) -> dict[str, str]:
         if key:
             try:
                 out[key] = base64.b64decode(value).decode("utf-8")[:500] if value else ""
-            except Exception:
-                raise ClipdexError("Upload-Metadata is malformed.", code="upload.bad_metadata") from None
+            except ValueError:  # bad base64 (binascii.Error) or bad UTF-8 (UnicodeDecodeError)
+                raise UploadBadMetadata("Upload-Metadata is malformed.") from None
     return out
 
 
@@ -106,8 +116,8 @@ TUS_RESPONSES = {code: {"model": Problem, "content": {"application/problem+json"
 
 def _require_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != TUS_VERSION:
-        raise ClipdexError("Send Tus-Resumable: 1.0.0.", code="upload.tus_version", status=412,
-                           headers={"Tus-Version": TUS_VERSION})
+        raise TusVersion("Send Tus-Resumable: 1.0.0.",
+                         headers={"Tus-Version": TUS_VERSION})
 
 
 @router.options("", status_code=204, summary="tus discovery")
@@ -126,8 +136,7 @@ def create_upload(request: Request, principal: Authed, platform: PlatformDep) ->
     access.tenant_of(principal)
     raw = request.headers.get("upload-length", "")
     if not raw.isdigit():
-        raise ClipdexError("Upload-Length is required (deferred length is not supported).",
-                           code="upload.length_required")
+        raise UploadLengthRequired("Upload-Length is required (deferred length is not supported).")
     length = int(raw)
     check_upload_allowed(platform, principal, length)
     meta = _metadata(request.headers.get("upload-metadata"))
@@ -149,7 +158,7 @@ def _load(platform, principal, upload_id: uuid.UUID) -> UploadSession:
     with access.session_for(platform, principal) as s:
         up = access.get_upload_for(s, principal, upload_id, "video:write")
         if up.status == "open" and up.expires_at < utcnow():
-            raise ClipdexError("The upload has expired.", code="upload.expired", status=410)
+            raise UploadExpired("The upload has expired.")
         return up
 
 
@@ -174,15 +183,14 @@ def get_upload(upload_id: uuid.UUID, principal: Authed, platform: PlatformDep) -
 async def append_upload(upload_id: uuid.UUID, request: Request, principal: Authed, platform: PlatformDep) -> Response:
     _require_tus(request)
     if request.headers.get("content-type") != "application/offset+octet-stream":
-        raise ClipdexError("Content-Type must be application/offset+octet-stream.", code="upload.bad_content_type",
-                           status=415)
+        raise UploadBadContentType("Content-Type must be application/offset+octet-stream.")
     up = await run_in_threadpool(_load, platform, principal, upload_id)
     if up.status != "open":
-        raise Conflict("The upload is already finished.", code="upload.finished")
+        raise UploadFinished("The upload is already finished.")
     claimed = request.headers.get("upload-offset", "")
     if not claimed.isdigit() or int(claimed) != up.offset:
-        raise Conflict("Upload-Offset does not match the server's offset.", code="upload.offset_mismatch",
-                       headers={**TUS_HEADERS, "Upload-Offset": str(up.offset)})
+        raise UploadOffsetMismatch("Upload-Offset does not match the server's offset.",
+                                   headers={**TUS_HEADERS, "Upload-Offset": str(up.offset)})
     path = _staging(platform, upload_id)
     offset = up.offset
     running = _hashes.resume(upload_id, offset)
@@ -193,7 +201,7 @@ async def append_upload(upload_id: uuid.UUID, request: Request, principal: Authe
             async for chunk in request.stream():
                 if offset + len(chunk) > up.length:
                     running = None  # fall back to hashing the file from disk at the end
-                    raise PayloadTooLarge("More bytes than Upload-Length.", code="upload.exceeds_length")
+                    raise UploadExceedsLength("More bytes than Upload-Length.")
                 f.write(chunk)
                 if running is not None:
                     running.update(chunk)
@@ -235,7 +243,8 @@ def _set_status(platform, principal, upload_id: uuid.UUID, status: str, video_id
         up.status, up.video_id = status, video_id
 
 
-@router.delete("/{upload_id}", status_code=204, summary="Abandon a resumable upload (tus termination)", responses=TUS_RESPONSES)
+@router.delete("/{upload_id}", status_code=204, summary="Abandon a resumable upload (tus termination)",
+               responses=TUS_RESPONSES)
 def delete_upload(upload_id: uuid.UUID, principal: Authed, platform: PlatformDep) -> Response:
     with access.session_for(platform, principal) as s:
         up = access.get_upload_for(s, principal, upload_id, "video:write")

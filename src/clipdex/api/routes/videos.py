@@ -13,7 +13,7 @@ from sqlalchemy import select
 from clipdex.api.deps import Authed, PlatformDep
 from clipdex.api.pagination import PageParams, paginate
 from clipdex.auth import service as auth
-from clipdex.errors import ClipdexError
+from clipdex.errors import NotStored
 from clipdex.ingest import importer
 from clipdex.ingest.multipart import read_upload
 from clipdex.ingest.service import FORM_OVERHEAD_BYTES, IngestMeta, accept, check_upload_allowed
@@ -146,7 +146,7 @@ def download_original(video_id: uuid.UUID, principal: Authed, platform: Platform
     with access.session_for(platform, principal) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
         if not v.blob_key:
-            raise ClipdexError("The original is not stored yet.", code="video.not_stored", status=409)
+            raise NotStored("The original is not stored yet.")
         return _signed(platform, v.blob_key, v.filename or f"{v.id}", "application/octet-stream")
 
 
@@ -181,8 +181,7 @@ def _thumbnail_urls(platform, rows) -> dict[uuid.UUID, str]:
     best: dict[uuid.UUID, tuple[str, str]] = {}
     for video_id, name, key in sorted(rows, key=lambda r: THUMB_NAMES.index(r[1])):
         best.setdefault(video_id, (name, key))
-    return {vid: presign.download_url(platform.settings, platform.blobs, key, filename=name,
-                                      content_type="image/jpeg")[0] for vid, (name, key) in best.items()}
+    return {vid: presign.blob_link(platform, key, filename=name) for vid, (name, key) in best.items()}
 
 
 def _page_thumbnails(s, platform, tenant_id: uuid.UUID, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -190,7 +189,7 @@ def _page_thumbnails(s, platform, tenant_id: uuid.UUID, video_ids: list[uuid.UUI
     if not video_ids:
         return {}
     rows = s.execute(select(Artifact.video_id, Artifact.name, Artifact.blob_key).where(
-        Artifact.tenant_id == tenant_id, Artifact.video_id.in_(video_ids), Artifact.stage == THUMB_STAGE,
+        access.owned_by(Artifact, tenant_id), Artifact.video_id.in_(video_ids), Artifact.stage == THUMB_STAGE,
         Artifact.name.in_(THUMB_NAMES))).all()
     return _thumbnail_urls(platform, rows)
 
