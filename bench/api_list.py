@@ -85,9 +85,9 @@ def run(duration_s: float = 10.0, warmup_s: float = 2.0, clients: int = 16) -> d
     base = results["healthz"]["rps"] or 1.0
     for name in ("list_jwt", "list_api_key"):
         results[name]["rps_vs_healthz"] = round(results[name]["rps"] / base, 3)
-    return {"loadavg_1m_at_start": load, "config": {"clients": clients, "duration_s": duration_s, "warmup_s": warmup_s, "videos": VIDEOS,
-                       "page_size": 50, "server": "clipdex serve --workers 0 (uvicorn, SQLite WAL)"},
-            "results": results}
+    config = {"clients": clients, "duration_s": duration_s, "warmup_s": warmup_s, "videos": VIDEOS,
+              "page_size": 50, "server": "clipdex serve --workers 0 (uvicorn, SQLite WAL)"}
+    return {"loadavg_1m_at_start": load, "config": config, "results": results}
 
 
 def print_result(data: dict) -> None:

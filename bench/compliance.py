@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(["(sum of stages)", p["sum_s"], "", 1.0])
         console.print(f"compliance stage split (s): {p['compliance_split_s']}; verdict {p['verdict']}")
         print_table(f"Stage wall time, {args.seconds} s video, warm models; compliance share "
-                    f"{100 * (p['compliance_share'] or 0):.1f} % (goal < 5 %)", ["stage", "seconds", "status", "share"], rows)
+                    f"{100 * (p['compliance_share'] or 0):.1f} % (goal < 5 %)",
+                    ["stage", "seconds", "status", "share"], rows)
     path = write_json("compliance", result)
     print(f"wrote {path}")
 

@@ -14,7 +14,8 @@ over the per-tenant mean waits, (sum x)^2 / (n * sum x^2): 1.0 when every tenant
 when one tenant takes all the waiting. Read it with care: the heavy tenant's mean wait is mostly
 its own backlog (its 20th video waits for its first 19 under any scheduler), so a FIFO queue, where
 the light tenants wait behind all 20, would score *higher* on it. ``Jain(1st wait)`` (over each
-tenant's first video) shows what fair sharing promises: nobody waits long for a first slot. Throughput = videos / (last job finished - first submission).
+tenant's first video) shows what fair sharing promises: nobody waits long for a first slot.
+Throughput = videos / (last job finished - first submission).
 Needs PostgreSQL (CLIPDEX_BENCH_PG_URL, default the test server) and Redis (CLIPDEX_BENCH_REDIS_URL).
 """
 
@@ -44,7 +45,8 @@ def make_clips(folder: Path, n: int, seconds: float) -> list[Path]:
     clips = []
     for i in range(n):
         path = folder / f"clip{i:02d}.mp4"
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}",
+        subprocess.run(["ffmpeg", "-v", "error", "-y",
+                        "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}",
                         "-f", "lavfi", "-i", f"sine=frequency={300 + 20 * i}:sample_rate=44100:duration={seconds}",
                         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
                         str(path)], check=True, timeout=60)
@@ -77,17 +79,18 @@ class Deployment:
         self.broker = f"{REDIS_BASE}/{self.redis_db}"
         redis.Redis.from_url(self.broker).flushdb()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDEX_")}
+        pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
         self.env.update(CLIPDEX_ENV="dev", CLIPDEX_DATA_DIR=str(root / "data"), CLIPDEX_DATABASE_URL=self.url,
                         CLIPDEX_SECRET_KEY="bench-" * 8, CLIPDEX_QUEUE=mode, CLIPDEX_BROKER_URL=self.broker,
                         CLIPDEX_DISABLED_STAGES=OFF, CLIPDEX_LOG_LEVEL="WARNING", CLIPDEX_POLL_INTERVAL_S="0.2",
-                        PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH")) if p))
+                        PYTHONPATH=pythonpath)
 
     def platform(self):
         from clipdex.pipeline import registry
         from clipdex.platform import Platform
         from clipdex.settings import Settings
 
-        registry.load_builtin()
+        registry.discover()
         return Platform.from_settings(Settings(env="dev", data_dir=self.root / "data", database_url=self.url,
                                                secret_key="bench-" * 8, disabled_stages=OFF.split(","),
                                                worker_threads=0))
@@ -243,7 +246,8 @@ def print_result(data: dict) -> None:
                      t["heavy"]["mean_wait_s"], t["light1"]["mean_wait_s"], t["light2"]["mean_wait_s"],
                      t["heavy"]["mean_turnaround_s"], t["light1"]["mean_turnaround_s"],
                      t["light2"]["mean_turnaround_s"], r["jain_mean_wait"], r["jain_first_wait"]])
-    print_table(f"fairness: {data['heavy']}x heavy + {data['light']}x light1/light2, {data['workers']} worker processes",
+    print_table(f"fairness: {data['heavy']}x heavy + {data['light']}x light1/light2, "
+                f"{data['workers']} worker processes",
                 ["mode", "videos", "failed", "wall s", "videos/min", "wait heavy", "wait light1", "wait light2",
                  "turn heavy", "turn light1", "turn light2", "Jain(wait)", "Jain(1st wait)"], rows)
 

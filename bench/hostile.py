@@ -248,7 +248,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(cases)} files in {len({c.cls for c in cases})} classes (generated in {gen_s:.0f} s)",
               file=sys.stderr)
         health = HealthProbe(base)
-        by_out: dict = {}
         normal = make_video(root / "bystander.mp4", seconds=2, size="160x120", tone_hz=330)
         byst: dict = {}
         byst_thread = None

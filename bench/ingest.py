@@ -46,7 +46,8 @@ def _cpu_s() -> float:
 
 def _peak_rss_mib() -> dict:
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"worker": round(me.ru_maxrss * RSS_UNIT / 2**20, 1), "largest_child": round(kids.ru_maxrss * RSS_UNIT / 2**20, 1)}
+    return {"worker": round(me.ru_maxrss * RSS_UNIT / 2**20, 1),
+            "largest_child": round(kids.ru_maxrss * RSS_UNIT / 2**20, 1)}
 
 
 def make_input(root: Path, seconds: int) -> tuple[Path, dict | None]:
@@ -105,7 +106,7 @@ class Pipeline:
         self.settings = _settings(root, device, disabled)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate.upgrade(self.settings.resolved_database_url, app_role=self.settings.database_app_role)
-        registry.load_builtin()
+        registry.discover()
         self.platform = Platform.from_settings(self.settings)
         self.pool = WorkerPool(self.platform, self.settings.worker_threads).start()
 

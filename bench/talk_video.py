@@ -60,7 +60,8 @@ def make_talk(out: Path, seconds: int, audio: Path | None = None) -> dict:
     cut_at = round(seconds * 0.45, 2)
     dissolve_at = round(seconds * 0.8, 2)
     photo = {"hard_cut": [cut_at, cut_at + 4.0], "dissolve": [dissolve_at, dissolve_at + 5.0]}
-    fc = (f"[0:v]scale=1280:720:flags=bilinear,format=yuv420p,drawbox=x=60:y=60:w=820:h=560:color=0xF4F4F0@1:t=fill,{_slide_filters(slides)}[bg];"
+    fc = ("[0:v]scale=1280:720:flags=bilinear,format=yuv420p,"
+          f"drawbox=x=60:y=60:w=820:h=560:color=0xF4F4F0@1:t=fill,{_slide_filters(slides)}[bg];"
           "[1:v]scale=300:380,setsar=1[face];"
           "[bg][face]overlay=x='920+12*sin(t/3)':y='170+8*cos(t/4)':shortest=1[talk];"
           "[2:v]scale=1280:720,setsar=1,split[p1][p2];"

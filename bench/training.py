@@ -51,7 +51,8 @@ def items() -> list[dict]:
     from clipdex.training import questions as qg
 
     out = []
-    for i, sent in enumerate(qg.sentences_of([{"index": i, "start": i, "end": i + 1, "text": t} for i, t in enumerate(TALK)])):
+    segments = [{"index": i, "start": i, "end": i + 1, "text": t} for i, t in enumerate(TALK)]
+    for sent in qg.sentences_of(segments):
         out += [{"question": p.question, "answer": p.answer, "context": sent.context} for p in qg.pairs_for(sent)]
     return out
 

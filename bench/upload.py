@@ -146,7 +146,8 @@ def _probe_s(path: Path) -> float:
 
 def _method_stats(size: int, times: list[float], health: list[float] | None = None) -> dict:
     out = {"trials_s": [round(t, 3) for t in times], "median_s": round(statistics.median(times), 3),
-           "mb_per_s": round(size / statistics.median(times) / MB, 1), "best_mb_per_s": round(size / min(times) / MB, 1)}
+           "mb_per_s": round(size / statistics.median(times) / MB, 1),
+           "best_mb_per_s": round(size / min(times) / MB, 1)}
     if health is not None:
         out["healthz_during"] = _latency_stats(health)
     return out
@@ -198,9 +199,10 @@ def run(seconds: int = 8, repeat: int = 3, chunk_mib: int = 8) -> dict:
     for r in results.values():
         r["vs_copy"] = round(r["mb_per_s"] / base, 3) if base else None
         r["vs_copy_sha256"] = round(r["mb_per_s"] / hashed_base, 3) if hashed_base else None
-    return {"loadavg_1m_at_start": load, "config": {"file_bytes": size, "media": f"{seconds} s 1280x720 rawvideo + pcm_s16le in Matroska",
-                       "repeat": repeat, "copy_repeat": max(repeat, 5), "tus_chunk_bytes": chunk_mib << 20,
-                       "server": "clipdex serve --workers 0 (uvicorn, SQLite WAL, local blobs)"},
+    config = {"file_bytes": size, "media": f"{seconds} s 1280x720 rawvideo + pcm_s16le in Matroska",
+              "repeat": repeat, "copy_repeat": max(repeat, 5), "tus_chunk_bytes": chunk_mib << 20,
+              "server": "clipdex serve --workers 0 (uvicorn, SQLite WAL, local blobs)"}
+    return {"loadavg_1m_at_start": load, "config": config,
             "probe_s": round(probe, 3),
             "healthz_idle": _latency_stats(idle.latencies),
             "results": results}
@@ -218,8 +220,8 @@ def print_result(data: dict) -> None:
     print_table(f"Upload of {cfg['file_bytes'] / MB:.0f} MB, median of {cfg['repeat']} trials, copies "
                 f"{cfg['copy_repeat']} (ffprobe alone: "
                 f"{data['probe_s'] * 1000:.0f} ms)",
-                ["method", "median s", "MB/s", "best MB/s", "vs copy", "vs copy+sha256", "server CPU s", "healthz p50 ms during",
-                 "healthz max ms during"],
+                ["method", "median s", "MB/s", "best MB/s", "vs copy", "vs copy+sha256", "server CPU s",
+                 "healthz p50 ms during", "healthz max ms during"],
                 rows)
 
 

@@ -94,14 +94,17 @@ def bench_shots(settings: Settings, corpus: Path) -> dict:
     entries = [e for e in json.loads((corpus / "MANIFEST.json").read_text())["entries"]
                if e["kind"] in ("shot_boundary", "av_speech")]
     out = {}
-    for name, fn in (("clipdex", lambda p: detect_shots(settings, p)[0]), ("scenedetect detect-adaptive", scenedetect_cli)):
+    detectors = (("clipdex", lambda p: detect_shots(settings, p)[0]), ("scenedetect detect-adaptive", scenedetect_cli))
+    for name, fn in detectors:
         tp = n_pred = n_gt = 0
         t0 = time.perf_counter()
         for e in entries:
             gt = e.get("ground_truth") or {}
             r = match_boundaries(fn(corpus / e["file"]), gt.get("hard_cuts") or [],
                                  gt.get("gradual_transitions") or [])
-            tp, n_pred, n_gt = tp + r["tp_cuts"] + r["tp_gradual"], n_pred + r["n_pred"], n_gt + r["n_cuts"] + r["n_gradual"]
+            tp += r["tp_cuts"] + r["tp_gradual"]
+            n_pred += r["n_pred"]
+            n_gt += r["n_cuts"] + r["n_gradual"]
         out[name] = {"wall_s": round(time.perf_counter() - t0, 2), **prf(tp, n_pred, n_gt), "files": len(entries)}
     return out
 
@@ -124,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         long = make_video(Path(tmp) / "long.mp4", int(args.minutes * 60))
         secs, frames, timings = run_pass(settings, long, VisualOptions())
         result["whole_stage_720p"] = {"minutes": args.minutes, "frames": frames, "wall_s": round(secs, 1),
-                                      "fps": round(frames / secs, 1), "realtime_factor": round(secs / (args.minutes * 60), 3),
+                                      "fps": round(frames / secs, 1),
+                                      "realtime_factor": round(secs / (args.minutes * 60), 3),
                                       "analyzer_s": timings}
         console.print(result["whole_stage_720p"])
     RESULTS_DIR.mkdir(exist_ok=True)

@@ -34,7 +34,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 data = []
                 while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                     data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
-                self.server.messages.append((sender, rcpts, email.message_from_bytes(b"".join(data), policy=email.policy.default)))
+                message = email.message_from_bytes(b"".join(data), policy=email.policy.default)
+                self.server.messages.append((sender, rcpts, message))
                 self._say("250 queued")
             elif verb == "QUIT":
                 self._say("221 bye")

@@ -28,7 +28,7 @@ def clip_bytes(tmp_path_factory) -> bytes:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.server.hits.append(self.path)
         kind, value = self.server.routes.get(self.path, ("missing", None))
         try:

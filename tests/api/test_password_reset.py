@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from clipdex.auth import reset
 from clipdex.cli import app as cli
+from clipdex.tenancy.system import SystemReason
 from tests.api.ingest_support import assert_problem
 from tests.api.smtp_server import SmtpServer
 from tests.conftest import PASSWORD, api_client, migrated_sqlite_settings, new_tenant, open_platform
@@ -100,7 +101,7 @@ def test_expired_and_forged_reset_tokens_are_refused(tmp_path):
     settings = migrated_sqlite_settings(tmp_path, password_reset_ttl_s=300)
     with open_platform(settings) as platform, api_client(platform) as client:
         t = new_tenant(platform, client, "Delta")
-        with platform.db.system() as s:
+        with platform.db.system(reason=SystemReason.OPERATOR) as s:
             user = reset.find_user(s, t.email)
             good = reset.issue_token(platform, user)
         import jwt

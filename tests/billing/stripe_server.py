@@ -272,7 +272,8 @@ class FakeStripe:
                "currency": "usd", "amount_due": amount, "amount_paid": amount if status == "paid" else 0,
                "amount_remaining": 0 if status == "paid" else amount, "attempt_count": 1, "created": int(time.time()),
                "period_start": period["current_period_start"], "period_end": period["current_period_end"],
-               "hosted_invoice_url": f"{self.base_url}/invoice/{iid}", "invoice_pdf": f"{self.base_url}/invoice/{iid}/pdf",
+               "hosted_invoice_url": f"{self.base_url}/invoice/{iid}",
+               "invoice_pdf": f"{self.base_url}/invoice/{iid}/pdf",
                "livemode": False, "billing_reason": "subscription_cycle",
                "parent": {"type": "subscription_details", "quote_details": None,
                           "subscription_details": {"subscription": sub["id"], "metadata": sub["metadata"]}}}
@@ -439,8 +440,10 @@ class _Handler(BaseHTTPRequestHandler):
                 except StripeError as e:
                     return e.status, e.body
                 except (KeyError, ValueError) as e:
-                    return 400, {"error": {"type": "invalid_request_error", "message": f"Missing or bad parameter: {e}"}}
-        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({method}: {path})."}}
+                    message = f"Missing or bad parameter: {e}"
+                    return 400, {"error": {"type": "invalid_request_error", "message": message}}
+        message = f"Unrecognized request URL ({method}: {path})."
+        return 404, {"error": {"type": "invalid_request_error", "message": message}}
 
     def _run(self, name: str, oid: str | None, params: dict) -> dict:
         fake = self.server.fake
@@ -470,8 +473,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, page, content_type="text/html")
         if parts[0] == "portal" and len(parts) == 2 and parts[1] in fake.objects["billing_portal.session"]:
             ps = fake.objects["billing_portal.session"][parts[1]]
-            return self._send(200, f"<!doctype html><title>Portal</title><h1>Customer portal</h1>"
-                                   f"<a href='{html.escape(ps['return_url'] or '/')}'>Return</a>", content_type="text/html")
+            page = ("<!doctype html><title>Portal</title><h1>Customer portal</h1>"
+                    f"<a href='{html.escape(ps['return_url'] or '/')}'>Return</a>")
+            return self._send(200, page, content_type="text/html")
         if parts[0] == "invoice" and len(parts) >= 2 and parts[1] in fake.objects["invoice"]:
             inv = fake.objects["invoice"][parts[1]]
             return self._send(200, f"Invoice {inv['number']}: {inv['amount_due'] / 100:.2f} {inv['currency']}",

@@ -38,7 +38,8 @@ def test_sync_is_idempotent_and_versions_changed_prices(bplatform, stripe_server
 
     settings.billing_plans = {"pro": {"monthly_price_cents": 5900}}
     third = sync_plans(client_for(settings), load_plans(settings), settings.billing_currency)
-    assert [c for c in third.created if c.startswith("price:")] == ["price:" + load_plans(settings)["pro"].lookup_key("base", "usd")]
+    new_base_price = "price:" + load_plans(settings)["pro"].lookup_key("base", "usd")
+    assert [c for c in third.created if c.startswith("price:")] == [new_base_price]
     assert len(fake.objects["price"]) == counts["price"] + 1
 
 
@@ -46,7 +47,8 @@ def test_checkout_is_for_owners_and_never_leaks_secrets(bplatform, bclient, stri
     t = new_tenant(bplatform, bclient, "Owned", tier="free")
     for role in ("admin", "member", "viewer"):
         add_user(bplatform, t.id, f"{role}@{t.slug}.example.com", role)
-        headers = {"Authorization": f"Bearer {login(bclient, f'{role}@{t.slug}.example.com', tenant=t.slug)['access_token']}"}
+        token = login(bclient, f"{role}@{t.slug}.example.com", tenant=t.slug)["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
         for path, body in (("/api/v1/billing/checkout", {"plan": "pro"}), ("/api/v1/billing/portal", None)):
             r = bclient.post(path, headers=headers, json=body)
             assert r.status_code == 403 and r.json()["code"] == "billing.owner_only", (role, path, r.text)
@@ -54,7 +56,8 @@ def test_checkout_is_for_owners_and_never_leaks_secrets(bplatform, bclient, stri
         overview = bclient.get("/api/v1/billing", headers=headers)
         assert overview.status_code == 200 and overview.json()["can_manage"] is False
     key = bclient.post("/api/v1/api-keys", headers=t.headers, json={"name": "ci", "scopes": ["read", "write"]}).json()
-    r = bclient.post("/api/v1/billing/checkout", headers={"Authorization": f"Bearer {key['secret']}"}, json={"plan": "pro"})
+    key_headers = {"Authorization": f"Bearer {key['secret']}"}
+    r = bclient.post("/api/v1/billing/checkout", headers=key_headers, json={"plan": "pro"})
     assert r.status_code == 403
     assert stripe_server.fake.objects["checkout.session"] == {}
 

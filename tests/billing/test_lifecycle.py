@@ -10,6 +10,7 @@ from sqlalchemy import select
 from clipdex.billing.reconcile import reconcile
 from clipdex.db.types import utcnow
 from clipdex.models import BillingAccount
+from clipdex.tenancy.system import SystemReason
 from tests.billing.conftest import deliver, subscribe
 from tests.conftest import drain, new_tenant, upload
 from tests.media import make_video
@@ -54,7 +55,7 @@ def test_subscription_lifecycle_drives_limits_and_suspension(bplatform, bclient,
 
     # grace runs out (moved into the past instead of waiting a week): enforcement sees it at once,
     # reconcile writes it down and audits it
-    with bplatform.db.system() as s:
+    with bplatform.db.system(reason=SystemReason.OPERATOR) as s:
         account = s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == t.id))
         account.grace_until = utcnow() - timedelta(seconds=1)
     refused = upload(bclient, t, clips[1], title="Refused")
@@ -89,7 +90,8 @@ def test_subscription_lifecycle_drives_limits_and_suspension(bplatform, bclient,
     assert bclient.get(f"/api/v1/videos/{waiting_id}", headers=t.headers).json()["status"] == "ready"
     again = upload(bclient, t, clips[1], title="Back in business")
     assert again.status_code == 201, again.text
-    actions = [e["action"] for e in bclient.get("/api/v1/audit", headers=t.headers, params={"limit": 100}).json()["items"]]
+    audit = bclient.get("/api/v1/audit", headers=t.headers, params={"limit": 100}).json()["items"]
+    actions = [e["action"] for e in audit]
     transitions = [a for a in actions if a == "billing.state_changed"]
     assert len(transitions) == 4  # none->active, active->grace, grace->suspended, suspended->active
 

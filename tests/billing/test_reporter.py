@@ -15,6 +15,7 @@ from clipdex.billing.reconcile import reconcile
 from clipdex.billing.reporter import report_usage
 from clipdex.db.types import utcnow
 from clipdex.models import BillingAccount, UsageRecord, UsageReport
+from clipdex.tenancy.system import SystemReason
 from tests.billing.conftest import API_KEY, WEBHOOK_SECRET, deliver, subscribe
 from tests.conftest import new_tenant
 
@@ -30,7 +31,7 @@ def _seed(platform, client, server, name: str) -> tuple:
     _, events = subscribe(client, server, t, "pro")
     deliver(client, events)
     start = (utcnow() - len(USAGE) * DAY).replace(hour=0, minute=0, second=0, microsecond=0)
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         account = s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == t.id))
         account.metered_from = start  # subscribed three days ago
         for day, minutes in enumerate(USAGE):
@@ -68,7 +69,8 @@ def test_a_reporter_killed_after_stripe_counted_never_bills_twice(bplatform, bcl
     fake = stripe_server.fake
     t, customer = _seed(bplatform, bclient, stripe_server, "Killed")
     settings = bplatform.settings
-    env = {**os.environ, "CLIPDEX_DATA_DIR": str(settings.data_dir), "CLIPDEX_DATABASE_URL": settings.resolved_database_url,
+    env = {**os.environ, "CLIPDEX_DATA_DIR": str(settings.data_dir),
+           "CLIPDEX_DATABASE_URL": settings.resolved_database_url,
            "CLIPDEX_SECRET_KEY": "t" * 40, "CLIPDEX_STRIPE_API_KEY": API_KEY,
            "CLIPDEX_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "CLIPDEX_STRIPE_API_BASE": stripe_server.url}
     fake.hang_meter_events.set()  # Stripe records the first event, then the answer never arrives
@@ -81,7 +83,7 @@ def test_a_reporter_killed_after_stripe_counted_never_bills_twice(bplatform, bcl
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert len(_reported(stripe_server, customer)) == 1  # counted at Stripe, not marked sent here
-    with bplatform.db.system(readonly=True) as s:
+    with bplatform.db.system(reason=SystemReason.OPERATOR, readonly=True) as s:
         statuses = sorted(s.scalars(select(UsageReport.status).where(UsageReport.tenant_id == t.id,
                                                                      UsageReport.metric == "processing_minutes")))
     assert statuses == ["pending", "pending", "pending"]
@@ -95,7 +97,7 @@ def test_a_reporter_killed_after_stripe_counted_never_bills_twice(bplatform, bcl
     assert sorted(int(e["payload"]["value"]) for e in events) == [6, 10, 20]  # once each: 36 units, not 46
     keys = [k for m, path, k in fake.requests if path == "/v1/billing/meter_events"]
     assert len(keys) == 4 and len(set(keys)) == 3  # the killed call's key was resent and replayed
-    with bplatform.db.system(readonly=True) as s:
+    with bplatform.db.system(reason=SystemReason.OPERATOR, readonly=True) as s:
         assert set(s.scalars(select(UsageReport.status).where(UsageReport.tenant_id == t.id,
                                                               UsageReport.metric == "processing_minutes"))) == {"sent"}
     assert report_usage(bplatform).sent == 0

@@ -12,6 +12,7 @@ from clipdex.billing.state import BillingSuspended, apply_subscription, effectiv
 from clipdex.db.types import utcnow
 from clipdex.models import BillingAccount, Tenant
 from clipdex.tenancy import service as tenants
+from clipdex.tenancy.system import SystemReason
 from tests.conftest import make_settings
 
 
@@ -27,13 +28,13 @@ def world(sqlite_platform):
     settings = make_settings(sqlite_platform.settings.data_dir.parent, billing_grace_s=600,
                              stripe_api_key="sk_test_x", stripe_webhook_secret="whsec_x")
     tenant = tenants.create_tenant(sqlite_platform, "States", "free", slug="states")
-    with sqlite_platform.db.system() as s:
+    with sqlite_platform.db.system(reason=SystemReason.OPERATOR) as s:
         s.add(BillingAccount(tenant_id=tenant.id, stripe_customer_id="cus_1"))
     return sqlite_platform, settings, tenant.id
 
 
 def _apply(platform, settings, tenant_id, sub, now=None) -> tuple[str, str, list[str]]:
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         account = s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
         changes = apply_subscription(s, settings, load_plans(settings), account, sub, actor="test", now=now)
         return account.state, s.get(Tenant, tenant_id).tier, changes
@@ -55,7 +56,7 @@ def test_grace_runs_out_and_payment_restores(world):
     assert _apply(platform, settings, tenant_id, _sub("past_due"), t0)[0] == "grace"
     # redelivered or re-read later: the grace period counts from the first sighting, not the latest
     assert _apply(platform, settings, tenant_id, _sub("past_due"), t0 + timedelta(seconds=599))[0] == "grace"
-    with platform.db.system() as s:
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
         account = s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
         assert effective_state(account, t0 + timedelta(seconds=601)) == "suspended"
     assert _apply(platform, settings, tenant_id, _sub("past_due"), t0 + timedelta(seconds=601))[0] == "suspended"

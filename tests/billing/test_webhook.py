@@ -11,13 +11,14 @@ from sqlalchemy import func, select
 
 from clipdex.billing.webhook import HANDLED
 from clipdex.models import AuditEvent, BillingAccount, StripeEvent, Tenant
+from clipdex.tenancy.system import SystemReason
 from tests.billing.conftest import HOOK, WEBHOOK_SECRET, deliver, subscribe
 from tests.billing.stripe_server import sign
 from tests.conftest import new_tenant
 
 
 def _state(platform, tenant_id) -> dict:
-    with platform.db.system(readonly=True) as s:
+    with platform.db.system(reason=SystemReason.OPERATOR, readonly=True) as s:
         account = s.scalar(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
         tier = s.scalar(select(Tenant.tier).where(Tenant.id == tenant_id))
         events = s.scalar(select(func.count()).select_from(StripeEvent))
@@ -48,9 +49,10 @@ def test_rejected_webhooks_change_nothing(bplatform, bclient, stripe_server):
         assert WEBHOOK_SECRET not in r.text
     signed = sign(body, WEBHOOK_SECRET)
     tampered = body.replace(events[0]["id"], events[0]["id"][:-1] + "x")
+    signed_headers = {"Content-Type": "application/json", "Stripe-Signature": signed}
     for name, content in (("modified body", tampered), ("reformatted body", json.dumps(events[0], indent=1)),
                           ("trailing byte", body + " ")):
-        r = bclient.post(HOOK, content=content, headers={"Content-Type": "application/json", "Stripe-Signature": signed})
+        r = bclient.post(HOOK, content=content, headers=signed_headers)
         assert r.status_code == 400 and r.json()["code"] == "billing.webhook_invalid", name
     assert _state(bplatform, t.id) == before
     # inside the tolerance (and the very same bytes) it is accepted
@@ -94,7 +96,8 @@ def test_every_event_five_times_shuffled_ends_like_one_ordered_delivery(bplatfor
     shuffled = _state(bplatform, shuffled_t.id)
 
     a, b = ordered["account"], shuffled["account"]
-    assert (a["state"], a["plan"], a["status"], ordered["tier"]) == (b["state"], b["plan"], b["status"], shuffled["tier"])
+    assert (a["state"], a["plan"], a["status"], ordered["tier"]) == \
+        (b["state"], b["plan"], b["status"], shuffled["tier"])
     expected = {"recovered": ("active", "pro"), "canceled": ("canceled", "free"), "past_due": ("grace", "pro"),
                 "paid_through": ("active", "pro")}[scenario]
     assert (b["state"], shuffled["tier"]) == expected

@@ -89,7 +89,7 @@ def speech_video(path: Path, parts: list[str | float], lufs: float = -23.0, size
         if isinstance(part, str):
             speak(p, part)
         else:
-            _run(["-f", "lavfi", "-i", f"anullsrc=r=22050:cl=mono", "-t", str(part), "-c:a", "pcm_s16le", str(p)])
+            _run(["-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono", "-t", str(part), "-c:a", "pcm_s16le", str(p)])
         if isinstance(part, str):
             starts[i] = t
         t += wav_seconds(p)

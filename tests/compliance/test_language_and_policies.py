@@ -29,8 +29,11 @@ def test_banned_term_found_at_its_words_time_multiword_and_case_insensitive():
     assert terms["acme corp"]["start_s"] == words[2]["s"] and terms["acme corp"]["end_s"] == words[3]["e"]
     assert terms["acme corp"]["evidence"]["kind"] == "banned term" and terms["crap"]["evidence"]["kind"] == "profanity"
     # allowed terms and switching profanity off are the policy's
-    assert findings(words, {"language": {"profanity": False, "banned_terms": ["Acme Corp"]}}, check="language")[0]["evidence"]["term"] == "acme corp"
-    assert findings(words, {"language": {"allowed_terms": ["crap"], "banned_terms": ["acme corp"]}}, check="language")[0]["evidence"]["term"] == "acme corp"
+    no_profanity = findings(words, {"language": {"profanity": False, "banned_terms": ["Acme Corp"]}}, check="language")
+    assert no_profanity[0]["evidence"]["term"] == "acme corp"
+    crap_allowed = findings(words, {"language": {"allowed_terms": ["crap"], "banned_terms": ["acme corp"]}},
+                            check="language")
+    assert crap_allowed[0]["evidence"]["term"] == "acme corp"
 
 
 def test_spoken_and_written_phone_numbers_cards_and_emails():
@@ -76,7 +79,8 @@ def test_presets_and_validation():
     assert policies.preset("streaming")["rules"]["loudness"]["target_lufs"] == -14.0
     merged = policies.merged(eu, {"loudness": {"target_lufs": -16}, "language": {"banned_terms": ["x y"]}})
     assert merged["loudness"]["target_lufs"] == -16.0 and merged["loudness"]["tolerance_lu"] == 0.5
-    for bad, where in (({"nope": {}}, "rules.nope"), ({"loudness": {"target_lufs": "loud"}}, "rules.loudness.target_lufs"),
+    for bad, where in (({"nope": {}}, "rules.nope"),
+                       ({"loudness": {"target_lufs": "loud"}}, "rules.loudness.target_lufs"),
                        ({"black": {"severity": "fatal"}}, "rules.black.severity"),
                        ({"language": {"banned_terms": [""]}}, "rules.language.banned_terms")):
         with pytest.raises(policies.PolicyInvalid) as e:
@@ -86,7 +90,8 @@ def test_presets_and_validation():
 
 def test_nudity_and_violent_sounds_judge_the_stored_scores():
     samples = [{"t": 0.0, "score": 0.01, "boxes": []},
-               {"t": 2.0, "score": 0.45, "boxes": [{"class": "FEMALE_BREAST_COVERED", "score": 0.6, "box": [1, 2, 3, 4]}],
+               {"t": 2.0, "score": 0.45,
+                "boxes": [{"class": "FEMALE_BREAST_COVERED", "score": 0.6, "box": [1, 2, 3, 4]}],
                 "evidence": "evidence-000002000.jpg"},
                {"t": 4.0, "score": 0.92, "boxes": [], "evidence": "evidence-000004000.jpg"},
                {"t": 10.0, "score": 0.02, "boxes": [{"class": "FEET_EXPOSED", "score": 0.9, "box": [0, 0, 9, 9]}]}]
@@ -95,7 +100,8 @@ def test_nudity_and_violent_sounds_judge_the_stored_scores():
          "sound_events": [{"tag": "gunshot", "start": 3.0, "end": 4.0, "confidence": 0.7},
                           {"tag": "music", "start": 0.0, "end": 9.0, "confidence": 0.9}],
          "video": {"duration_s": 12.0}}
-    eu = [f for f in evaluate(m, policies.preset("broadcast-eu"))["findings"] if f["check"] in ("nudity", "violence_audio")]
+    eu = [f for f in evaluate(m, policies.preset("broadcast-eu"))["findings"]
+          if f["check"] in ("nudity", "violence_audio")]
     assert [(f["check"], f["start_s"], f["severity"]) for f in eu] == [("violence_audio", 3.0, "warning"),
                                                                         ("nudity", 4.0, "violation")]
     assert eu[1]["evidence"]["thumbnail"] == "evidence-000004000.jpg"

@@ -98,10 +98,12 @@ def test_saturated_red_flashes_count_separately():
 
 
 def test_black_gap_frozen_stretch_and_silence(settings, tmp_path, qc_video):
-    m = {"picture": picture(settings, qc_video, nudity=True), "loudness": loudness.measure(settings, qc_video, "mov", tmp_path),
+    m = {"picture": picture(settings, qc_video, nudity=True),
+         "loudness": loudness.measure(settings, qc_video, "mov", tmp_path),
          "video": {"duration_s": 10.0, "has_audio": True, "has_video": True}}
     rep = evaluate(m, preset("broadcast-eu"))
-    by = {c: [f for f in rep["findings"] if f["check"] == c] for c in ("black", "freeze", "silence", "flashes", "nudity")}
+    by = {c: [f for f in rep["findings"] if f["check"] == c]
+          for c in ("black", "freeze", "silence", "flashes", "nudity")}
     (black,), (frozen,), (silent,) = by["black"], by["freeze"], by["silence"]
     assert abs(black["start_s"] - media.BLACK[0]) <= 0.1 and abs(black["end_s"] - media.BLACK[1]) <= 0.1
     assert abs(frozen["start_s"] - media.FROZEN[0]) <= 0.1 and abs(frozen["end_s"] - media.FROZEN[1]) <= 0.1

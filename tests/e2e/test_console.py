@@ -34,7 +34,8 @@ PHRASE = "quarterly budget review"
 QUESTION = "When does the quarterly budget review start?"
 
 # the shared corpus sits beside the repo (also in CI): a second, different real face for merge/split
-SECOND_FACE = Path(os.environ.get("CLIPDEX_CORPUS", ROOT.parent / "shared" / "corpus")) / "images" / "faces" / "obama.jpg"
+CORPUS = Path(os.environ.get("CLIPDEX_CORPUS", ROOT.parent / "shared" / "corpus"))
+SECOND_FACE = CORPUS / "images" / "faces" / "obama.jpg"
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,8 @@ def _make_video(tmp: Path) -> Path:
     cv2.imwrite(str(face), skimage.data.astronaut()[..., ::-1])
     wav = speak(tmp / "speech.wav", SENTENCE, speed=140)
     out = tmp / "budget-review.mp4"
-    fit = "scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15,format=yuv420p"
+    fit = ("scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15,"
+           "format=yuv420p")
     subprocess.run([FFMPEG, "-v", "error", "-y", "-loop", "1", "-t", "3", "-i", str(face),
                     "-loop", "1", "-t", "3", "-i", str(SECOND_FACE),
                     "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=15:duration=6", "-i", str(wav),
@@ -121,7 +123,8 @@ def run_playwright(spec: str, env: dict, server_log: Path) -> None:
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         tail = server_log.read_text()[-3000:]
-        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n--- server log ---\n{tail}")
+        pytest.fail(f"Playwright failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-3000:]}\n"
+                    f"--- server log ---\n{tail}")
 
 
 @pytest.fixture(scope="module")

@@ -75,4 +75,5 @@ def test_console_billing(server):
         assert (shots / f"{name}.png").is_file(), f"no screenshot {name}"
     fake = server["stripe"].fake
     assert [e["type"] for e in fake.events].count("invoice.payment_failed") == 1
-    assert len(fake.objects["subscription"]) == 1 and next(iter(fake.objects["subscription"].values()))["status"] == "active"
+    subscriptions = list(fake.objects["subscription"].values())
+    assert len(subscriptions) == 1 and subscriptions[0]["status"] == "active"

@@ -67,7 +67,8 @@ def _upload(url: str, token: str, clip: Path) -> str:
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n{TITLE}\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{clip.name}\"\r\n"
             f"Content-Type: video/mp4\r\n\r\n").encode() + clip.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    return _api(url, "POST", "/api/v1/videos", token, data=body, ctype=f"multipart/form-data; boundary={boundary}")["id"]
+    ctype = f"multipart/form-data; boundary={boundary}"
+    return _api(url, "POST", "/api/v1/videos", token, data=body, ctype=ctype)["id"]
 
 
 @pytest.fixture(scope="module")

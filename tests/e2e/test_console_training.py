@@ -28,10 +28,11 @@ import sys, uuid
 from clipdex.platform import Platform
 from clipdex.settings import Settings
 from clipdex.models import Tenant
+from clipdex.tenancy.system import SystemReason
 from sqlalchemy import select
 from tests.training.support import TALKS, seed_talks
 p = Platform.from_settings(Settings())
-with p.db.system() as s:
+with p.db.system(reason=SystemReason.OPERATOR) as s:
     tid = s.scalar(select(Tenant.id).where(Tenant.slug == "acme"))
 seed_talks(p, tid, TALKS[:4])
 """

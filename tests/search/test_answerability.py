@@ -76,7 +76,8 @@ def test_the_answer_must_state_what_the_question_asks_for():
     assert not judge("When is the launch?", "The launch is planned.", 0.9).answers
     assert judge("How many engineers?", "We hire 3 engineers.", 0.9).answers
     assert not judge("How many engineers are hired?", "Engineers are hired.", 0.9).answers
-    assert judge("Who is the apostle of the middle classes?", "Mr. Quilter is the apostle of the middle classes.", 0.9).answers
+    assert judge("Who is the apostle of the middle classes?",
+                 "Mr. Quilter is the apostle of the middle classes.", 0.9).answers
     assert not judge("Who is the safety officer?", "Report accidents to the safety officer.", 0.9).answers
     assert judge("What is the secret key?", "The secret key is written on the whiteboard.", 0.9).answers
     assert not judge("What is the secret key?", SECRET, 0.9).answers

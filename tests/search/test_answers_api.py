@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from clipdex.app import create_app
 from clipdex.models import Tenant
 from clipdex.rag.answer import NOT_FOUND_TEXT
+from clipdex.tenancy.system import SystemReason
 from tests.conftest import drain, new_tenant, upload
 from tests.search.answer_support import ChatServer, completion
 from tests.search.library import SECRET_B, assert_ready, pipeline_platform, spoken_video, talk_video
@@ -90,7 +91,7 @@ def test_openai_backend_sees_only_the_tenants_quotes_and_its_inventions_are_drop
         assert _ask(w, "b", question="When is the launch planned?")["backend"] == "extractive"  # per tenant
     finally:
         assert c.put(f"{V}/answers/settings", headers=h, json={"answer_backend": None}).status_code == 200
-    with w["p"].db.system() as s:
+    with w["p"].db.system(reason=SystemReason.OPERATOR) as s:
         assert "answer_backend" not in (s.get(Tenant, w["a"].id).settings or {})
     assert r["backend"] == "openai" and r["supported"]
     assert [s["supported"] for s in r["sentences"]] == [True, False]

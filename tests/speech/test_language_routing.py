@@ -65,7 +65,8 @@ def test_identification_on_real_speech(tmp_path, base_cache):
     r = routing.choose(st, "tiny.en", declared=None, tenant_language=None, audio=en, load=load)
     assert (r.model, r.language) == ("tiny.en", "en") and r.identified["language"] == "en"
     silent = read_wav(media.silence(tmp_path / "quiet.wav", 3.0))
-    assert routing.choose(st, "tiny.en", declared=None, tenant_language=None, audio=silent, load=load).reason == "no speech"
+    r = routing.choose(st, "tiny.en", declared=None, tenant_language=None, audio=silent, load=load)
+    assert r.reason == "no speech"
 
 
 @pytest.mark.slow

@@ -25,8 +25,8 @@ def _dataset(client, ctx, video_ids, name="talks") -> dict:
 def _items(client, ctx, ds_id, **params) -> list[dict]:
     out, cursor = [], None
     while True:
-        r = client.get(f"{V}/datasets/{ds_id}/items", headers=ctx.headers, params={**params, "limit": 4,
-                                                                                    **({"cursor": cursor} if cursor else {})})
+        from_cursor = {"cursor": cursor} if cursor else {}
+        r = client.get(f"{V}/datasets/{ds_id}/items", headers=ctx.headers, params={**params, "limit": 4, **from_cursor})
         assert r.status_code == 200, r.text
         out += r.json()["items"]
         cursor = r.json()["next_cursor"]

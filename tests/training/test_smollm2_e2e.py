@@ -16,7 +16,8 @@ from tests.conftest import api_client, drain, login, new_tenant, upload
 from tests.search.library import pipeline_platform, spoken_video
 from tests.training.support import TALKS
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # CPU training: ~5 min idle, far more on a shared, loaded machine
+# CPU training: ~5 min idle, far more on a shared, loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 V = "/api/v1"
 PIPELINE = {"fetch", "probe", "extract_audio", "transcribe", "index"}
 # SmolLM2 is de-quantised once per machine (~1 min), not once per run
@@ -29,7 +30,8 @@ def test_spoken_videos_to_a_tenant_model_that_answers_ask(tmp_path, capsys):
     try:
         with api_client(platform) as client:
             ctx = new_tenant(platform, client, "Talks", tier="pro")
-            vids = [upload(client, ctx, spoken_video(tmp_path, f"talk{i}", " ".join(talk)), title=f"Talk {i}").json()["id"]
+            vids = [upload(client, ctx, spoken_video(tmp_path, f"talk{i}", " ".join(talk)),
+                           title=f"Talk {i}").json()["id"]
                     for i, talk in enumerate(TALKS)]
             drain(platform)
             assert all(client.get(f"{V}/videos/{v}", headers=ctx.headers).json()["status"] == "ready" for v in vids)
@@ -63,7 +65,8 @@ def test_spoken_videos_to_a_tenant_model_that_answers_ask(tmp_path, capsys):
             assert a["citations"] and {c["video_id"] for c in a["citations"]} == {vids[0]}
             assert all(s["supported"] for s in a["sentences"] if s["citations"])
             assert "March" in a["answer"]
-            nope = client.post(f"{V}/ask", headers=ctx.headers, json={"question": "What is the capital of France?"}).json()
+            nope = client.post(f"{V}/ask", headers=ctx.headers,
+                               json={"question": "What is the capital of France?"}).json()
             assert nope["answer"] == NOT_FOUND_TEXT and not nope["supported"] and not nope["citations"]
 
             r = client.post(f"{V}/models/rollback", headers=ctx.headers)

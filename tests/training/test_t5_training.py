@@ -21,7 +21,8 @@ from clipdex.training.runner import TrainingWorker
 from tests.conftest import api_client, migrated_sqlite_settings, new_tenant
 from tests.training.support import all_text, seed_talks, tiny_t5
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # CPU training: ~5 min idle, far more on a shared, loaded machine
+# CPU training: ~5 min idle, far more on a shared, loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 V = "/api/v1"
 
 

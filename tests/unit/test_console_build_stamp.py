@@ -24,7 +24,8 @@ def console(tmp_path):
     for name in ("index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts"):
         shutil.copy(ROOT / "console" / name, dst / name)
     cli = tmp_path / "clipdex"
-    cli.write_text(f"#!{sys.executable}\nimport pathlib, sys\nsys.stdout.write(pathlib.Path({str(tmp_path / 'spec')!r}).read_text())\n")
+    cli.write_text(f"#!{sys.executable}\nimport pathlib, sys\n"
+                   f"sys.stdout.write(pathlib.Path({str(tmp_path / 'spec')!r}).read_text())\n")
     cli.chmod(0o755)
     (tmp_path / "spec").write_text('{"openapi": "3.1.0", "paths": {}}')
     (tmp_path / "py" / "clipdex").mkdir(parents=True)

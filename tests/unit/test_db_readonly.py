@@ -7,6 +7,7 @@ import threading
 from sqlalchemy import event, text
 
 from clipdex.db.engine import Database
+from clipdex.tenancy.system import SystemReason
 
 
 def _statements(db: Database) -> list[str]:
@@ -22,9 +23,9 @@ def _statements(db: Database) -> list[str]:
 def test_readonly_scopes_begin_deferred_and_others_immediate(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     seen = _statements(db)
-    with db.system(readonly=True) as s:
+    with db.system(reason=SystemReason.OPERATOR, readonly=True) as s:
         s.execute(text("SELECT 1"))
-    with db.system() as s:
+    with db.system(reason=SystemReason.OPERATOR) as s:
         s.execute(text("SELECT 2"))
     begins = [st for st in seen if st.startswith("BEGIN")]
     assert begins == ["BEGIN", "BEGIN IMMEDIATE"]
@@ -33,13 +34,13 @@ def test_readonly_scopes_begin_deferred_and_others_immediate(tmp_path):
 
 def test_readonly_scope_reads_while_a_writer_holds_the_lock(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
-    with db.system() as s:
+    with db.system(reason=SystemReason.OPERATOR) as s:
         s.execute(text("CREATE TABLE t (v INTEGER)"))
         s.execute(text("INSERT INTO t VALUES (1)"))
     locked, release = threading.Event(), threading.Event()
 
     def writer():
-        with db.system() as s:  # BEGIN IMMEDIATE: holds the write lock until release
+        with db.system(reason=SystemReason.OPERATOR) as s:  # BEGIN IMMEDIATE: holds the write lock until release
             s.execute(text("UPDATE t SET v = 2"))
             locked.set()
             release.wait(10)
@@ -61,5 +62,5 @@ def test_readonly_scope_reads_while_a_writer_holds_the_lock(tmp_path):
 
 
 def _read(db: Database) -> int:
-    with db.system(readonly=True) as s:
+    with db.system(reason=SystemReason.OPERATOR, readonly=True) as s:
         return s.execute(text("SELECT v FROM t")).scalar_one()

@@ -46,7 +46,8 @@ def test_audio_and_visual_branches_of_one_job_overlap(tmp_path):
             rows = {r.name: (r.started_at, r.finished_at, r.status)
                     for r in s.scalars(select(JobStage).where(JobStage.job_id == job.id))}
     assert status == "ready", rows
-    audio = [rows[n] for n in ("extract_audio", "transcribe", "sound_events") if n in rows and rows[n][2] == "succeeded"]
+    audio = [rows[n] for n in ("extract_audio", "transcribe", "sound_events")
+             if n in rows and rows[n][2] == "succeeded"]
     vis_start, vis_end, _ = rows["visual"]
     assert audio and vis_start and vis_end
     overlap = max(min(vis_end, end) - max(vis_start, start) for start, end, _ in audio).total_seconds()

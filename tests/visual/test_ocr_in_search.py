@@ -51,6 +51,7 @@ def test_ocr_with_the_query_word_is_not_held_back(tmp_path):
     tenant, talk, slides = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     speech = "we talked about the weather and the budget for a while"
     store.replace_video(tenant, talk, emb, [_row(talk, "transcript", 0, speech, emb.encode([speech])[0], 0.0)])
-    store.replace_video(tenant, slides, emb, [_row(slides, "ocr", 0, "Budget 2026", emb.encode(["Budget 2026"])[0], 0.0)])
+    slide_text = "Budget 2026"
+    store.replace_video(tenant, slides, emb, [_row(slides, "ocr", 0, slide_text, emb.encode([slide_text])[0], 0.0)])
     hits = retrieve(SimpleNamespace(settings=settings), tenant, "budget 2026")
     assert hits[0].modality == "ocr" and hits[0].text == "Budget 2026"

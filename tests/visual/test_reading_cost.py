@@ -39,8 +39,9 @@ def slide_video(tmp_path_factory) -> Path:
     fc = (f"[0:v]drawbox=x=20:y=20:w=420:h=320:color=0xF0F0EC@1:t=fill,{_draw(SLIDE_A, 0, HOLD_S - 0.01)},"
           f"{_draw(SLIDE_B, HOLD_S, SECONDS)}[bg];"
           "[1:v]scale=150:120[pip];[bg][pip]overlay=x='470+6*sin(t)':y='120+4*cos(t/2)':shortest=1,format=yuv420p[v]")
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=0x30507a:size=640x360:rate=5:d={SECONDS}",
-                    "-f", "lavfi", "-i", f"mandelbrot=size=300x240:rate=5:end_scale=0.05",
+    subprocess.run([FFMPEG, "-v", "error", "-y",
+                    "-f", "lavfi", "-i", f"color=c=0x30507a:size=640x360:rate=5:d={SECONDS}",
+                    "-f", "lavfi", "-i", "mandelbrot=size=300x240:rate=5:end_scale=0.05",
                     "-filter_complex", fc, "-map", "[v]", "-t", str(SECONDS), "-c:v", "libx264", "-preset", "ultrafast",
                     str(path)], check=True)
     return path
