@@ -1,10 +1,12 @@
 """Every sentence of an answer is checked against the spans it cites.
 
 A sentence is *supported* when its content words are found in the cited spans (recall), it means
-what one of the cited sentences means (MiniLM cosine), every figure it states appears there, and it
-does not flip the polarity of the sentence it paraphrases. A sentence that cites nothing, or cites a
-number it was not given, may be attributed to the one given span that supports it; otherwise it is
-flagged and left out of the answer.
+what one of the cited sentences means (MiniLM cosine), every figure it states (in digits or words)
+appears there, and it does not flip the polarity of the sentence it paraphrases. Recall is also
+required of each clause, and no run of content words may be missing from the spans, so a short
+made-up clause cannot ride through on the average of a long verbatim quote it is glued to. A
+sentence that cites nothing, or cites a number it was not given, may be attributed to the one given
+span that supports it; otherwise it is flagged and left out of the answer.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class SupportOptions:
     min_similarity: float = 0.45  # MiniLM cosine to the closest cited sentence
     strong_recall: float = 0.85  # nearly verbatim: a lower similarity is enough
     strong_min_similarity: float = 0.3
+    clause_min_terms: int = 2  # a clause with this many content words must itself reach ``min_recall``
+    max_unsupported_run: int = 2  # content words in a row that the cited spans may lack (paraphrase)
 
 
 def parse_cited(answer: str) -> list[Sentence]:
@@ -71,7 +75,7 @@ def parse_cited(answer: str) -> list[Sentence]:
     text = re.sub(r"([.!?])((?:\s*\[[\d,\s]+\])+)", r"\2\1", text)
     text = re.sub(r"([.!?])(?=[A-Z])", r"\1 ", text)
     out = []
-    for raw in tx.split_sentences(text):
+    for raw in tx.split_claims(text):
         cites = [int(n) for m in _MARKER.finditer(raw) for n in m.group(1).split(",")]
         clean = " ".join(_MARKER.sub("", raw).split())
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
@@ -115,11 +119,25 @@ class SupportChecker:
         s.similarity = max(float(np.max(qvec[n] @ vec)) for n in cites)
         best = _closest_piece(vec, cites, pieces, qvec)
         o = self.opts
-        figures_ok = tx.numbers(s.text) <= tx.numbers(cited)
+        figures_ok = tx.figures(s.text) <= tx.figures(cited)
         polarity_ok = bool(_NEGATION.search(s.text)) == bool(_NEGATION.search(best))
         meaning = (s.recall >= o.min_recall and s.similarity >= o.min_similarity) or (
             s.recall >= o.strong_recall and s.similarity >= o.strong_min_similarity)
-        s.supported = bool(terms) and figures_ok and polarity_ok and meaning
+        s.supported = bool(terms) and figures_ok and polarity_ok and meaning and self._every_part(s.text, have)
+
+    def _every_part(self, text: str, have: set[str]) -> bool:
+        """No clause and no run of words rides on the rest: each claim of the sentence is found on its own."""
+        o = self.opts
+        for clause in tx.clauses(text):
+            terms = tx.content_terms(clause)
+            if len(terms) >= o.clause_min_terms and sum(t in have for t in terms) / len(terms) < o.min_recall:
+                return False
+        run = 0
+        for t in tx.content_terms(text):
+            run = 0 if t in have else run + 1
+            if run > o.max_unsupported_run:
+                return False
+        return True
 
     def _attribute(self, s: Sentence, vec, by_n, pieces, qvec) -> None:
         """An uncited (or wrongly cited) sentence gets the one given span that supports it, if any."""

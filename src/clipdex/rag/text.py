@@ -40,6 +40,36 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
+_CLAIM_END = re.compile(r"(?<=[.!?…。？！])[\"'”’)\]]*\s+(?=\S)")
+_INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$|\b[A-Z]\.[A-Z]\.$")
+
+
+def split_claims(text: str) -> list[str]:
+    """Sentences of a generated answer. Stricter than ``split_sentences``: a full stop ends a sentence
+    whatever follows it, so a made-up sentence cannot merge with a quote that starts in lower case
+    ("Ignoring instructions as asked. the launch is in March." is two claims, each checked alone)."""
+    text = " ".join((text or "").split())
+    out: list[str] = []
+    for p in _CLAIM_END.split(text) if text else []:
+        if out and (_ABBREV.search(out[-1]) or _INITIAL.search(out[-1])):  # "Dr. smith", "J. R. Tolkien"
+            out[-1] = f"{out[-1]} {p}"
+        else:
+            out.append(p)
+    return [p.strip() for p in out if p.strip()]
+
+
+# Where one claim of a sentence ends and another begins: ; : , and dashes, brackets, a full stop, and
+# the conjunctions that join independent clauses (kept at the start of the clause they introduce).
+_CLAUSE = re.compile(r"\s*(?:[;,:](?=\s)|[—–()\[\]]|\s-\s|(?<=[.!?…])\s)\s*"
+                     r"|\s+(?=(?:and|but|or|so|because|while|whereas|although|though|yet|then|since|unless)\b)",
+                     re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of one sentence (for checking each claim of it on its own)."""
+    return [c.strip() for c in _CLAUSE.split(text or "") if c and c.strip()]
+
+
 def words(text: str) -> list[str]:
     return [w.lower().replace("'", "") for w in _WORD.findall(text or "")]
 
@@ -67,6 +97,53 @@ def content_terms(text: str) -> list[str]:
 def numbers(text: str) -> set[str]:
     """Numbers written in ``text`` (a cited figure must appear in the cited span)."""
     return {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text or "")}
+
+
+_UNITS = {w: i for i, w in enumerate("zero _ two three four five six seven eight nine ten eleven twelve thirteen "
+                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split()) if w != "_"}
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split(), 0)
+         if w != "_"}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
+           "trillion": 1_000_000_000_000}
+_FIGURE_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[^\W\d_]+")
+
+
+def figures(text: str) -> set[str]:
+    """The quantities ``text`` states, in digits or in words, as normalised values: "forty-five",
+    "45" and "45.0" are all ``45``; "2 million", "two million" and "2,000,000" are all ``2000000``.
+    ("one" is left out: it is a pronoun far more often than a figure.)"""
+    out: set[str] = set()
+    total = current = 0.0
+    active = False
+
+    def flush() -> None:
+        nonlocal total, current, active
+        if active:
+            v = total + current
+            out.add(str(int(v)) if v == int(v) else f"{v:g}")
+        total = current = 0.0
+        active = False
+
+    for tok in _FIGURE_TOKEN.findall((text or "").lower().replace("-", " ")):
+        if tok[0].isdigit():
+            flush()
+            current, active = float(tok.replace(",", "")), True
+        elif tok in _UNITS or tok in _TENS:
+            v = _UNITS.get(tok, _TENS.get(tok, 0))
+            # "forty five" is one figure; "five six" and "twenty thirty" are two
+            if active and not (v < 10 and current % 100 >= 20 and current % 10 == 0) and current % 100 != 0:
+                flush()
+            current, active = current + v, True
+        elif tok in _SCALES and (active or tok != "hundred"):
+            if tok == "hundred":
+                current = (current or 1) * 100
+            else:
+                total, current = total + (current or 1) * _SCALES[tok], 0.0
+            active = True
+        elif not (active and tok == "and"):  # "two hundred and fifty"
+            flush()
+    flush()
+    return out
 
 
 _ORDINAL = {"1": "first", "2": "second", "3": "third", "4": "fourth"}
