@@ -67,8 +67,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     settings = Settings()
     console.print(f"clipdex serving on http://{host}:{port} (docs at /docs)")
+    # Idle keep-alive connections stay open 75 s, not uvicorn's 5 s: a client or load balancer that reuses
+    # a connection idle for about 5 s (httpx's own expiry, or an ALB/nginx 60 s pool) otherwise races the
+    # server's close and gets a reset instead of an answer (bench/load.py measured it; SECURITY.md).
     uvicorn.run(create_app(settings, embedded_workers=workers), host=host, port=port, log_level="warning",
-                access_log=False)
+                access_log=False, timeout_keep_alive=75)
 
 
 @app.command()
