@@ -10,6 +10,7 @@ from clipdex.errors import DuplicateVideo
 from clipdex.ingest.importer import policy_for
 from clipdex.ingest.ssrf import fetch
 from clipdex.models import Video
+from clipdex.tenancy.scope import owned_by
 from clipdex.pipeline.stage import StageResult
 from clipdex.storage import keys
 
@@ -30,7 +31,7 @@ class FetchStage:
             got = fetch(v.source_url, Path(tmp), policy_for(ctx.settings, ctx.tier), "download")
             ctx.check_alive()
             with ctx.lookup() as s:  # depends on the bytes just fetched: it cannot be an input
-                dup = s.scalar(select(Video.id).where(Video.tenant_id == v.tenant_id, Video.sha256 == got.sha256,
+                dup = s.scalar(select(Video.id).where(owned_by(Video, v.tenant_id), Video.sha256 == got.sha256,
                                                       Video.id != v.id))
             if dup is not None:
                 raise DuplicateVideo(f"This file was already imported as video {dup}.", existing_id=str(dup))

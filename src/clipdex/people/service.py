@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from clipdex.models import Artifact, Face, Person
 from clipdex.people.gallery import Gallery, centroid, pack, unpack
+from clipdex.pipeline.artifacts import Faces
+from clipdex.tenancy.scope import owned_by
 
 MATCH_THRESHOLD = 0.45  # cosine to a gallery person's centroid that makes a new cluster that person
 
@@ -41,7 +43,7 @@ def replace_video_faces(s: Session, tenant_id: uuid.UUID, video_id: uuid.UUID, f
     for pid in touched:
         recompute(s, pid)
     gallery = Gallery.of(list(s.scalars(select(Person).where(
-        Person.tenant_id == tenant_id, Person.face_count > 0))), MATCH_THRESHOLD)
+        owned_by(Person, tenant_id), Person.face_count > 0))), MATCH_THRESHOLD)
     assigned: dict[int, Person] = {}
     created = matched = 0
     for cl in sorted({f.cluster for f in faces}):
@@ -97,7 +99,7 @@ def delete_person(s: Session, person: Person, blobs=None) -> list[str]:
     faces = list(s.scalars(select(Face).where(Face.person_id == person.id)))
     keys = [f.thumb_key for f in faces if f.thumb_key]
     if keys:
-        s.execute(delete(Artifact).where(Artifact.tenant_id == person.tenant_id, Artifact.blob_key.in_(keys))
+        s.execute(delete(Artifact).where(owned_by(Artifact, person.tenant_id), Artifact.blob_key.in_(keys))
                   .execution_options(synchronize_session=False))
     s.execute(delete(Face).where(Face.person_id == person.id).execution_options(synchronize_session=False))
     s.delete(person)
@@ -114,8 +116,7 @@ def rewrite_faces_docs(s: Session, blobs, video_ids) -> int:
     commit fail, the document has lost tracks of a person who still exists, never the reverse."""
     removed = 0
     for vid in sorted(video_ids, key=str):
-        art = s.scalar(select(Artifact).where(Artifact.video_id == vid, Artifact.stage == "visual",
-                                              Artifact.name == "faces.json"))
+        art = Faces.row(s, vid)
         if art is None:
             continue
         with blobs.open(art.blob_key) as f:
@@ -136,17 +137,17 @@ def purge_tenant_faces(s: Session, tenant_id: uuid.UUID) -> tuple[dict, list[str
     """Every face embedding, person and face artifact (faces.json, face crops) of the tenant.
     Returns counts and the blob keys to delete after the commit."""
     arts = list(s.scalars(select(Artifact).where(
-        Artifact.tenant_id == tenant_id, Artifact.stage == "visual",
-        (Artifact.name == "faces.json") | Artifact.name.like("face-%.jpg"))))
+        owned_by(Artifact, tenant_id), Artifact.stage == Faces.stage,
+        (Artifact.name == Faces.name) | Artifact.name.like("face-%.jpg"))))
     keys = {a.blob_key for a in arts}
-    keys |= {k for k in s.scalars(select(Face.thumb_key).where(Face.tenant_id == tenant_id)) if k}
-    n_faces = int(s.scalar(select(func.count()).select_from(Face).where(Face.tenant_id == tenant_id)) or 0)
-    n_people = int(s.scalar(select(func.count()).select_from(Person).where(Person.tenant_id == tenant_id)) or 0)
+    keys |= {k for k in s.scalars(select(Face.thumb_key).where(owned_by(Face, tenant_id))) if k}
+    n_faces = int(s.scalar(select(func.count()).select_from(Face).where(owned_by(Face, tenant_id))) or 0)
+    n_people = int(s.scalar(select(func.count()).select_from(Person).where(owned_by(Person, tenant_id))) or 0)
     if arts:
-        s.execute(delete(Artifact).where(Artifact.tenant_id == tenant_id, Artifact.id.in_([a.id for a in arts]))
+        s.execute(delete(Artifact).where(owned_by(Artifact, tenant_id), Artifact.id.in_([a.id for a in arts]))
                   .execution_options(synchronize_session=False))
-    s.execute(delete(Face).where(Face.tenant_id == tenant_id).execution_options(synchronize_session=False))
-    s.execute(delete(Person).where(Person.tenant_id == tenant_id).execution_options(synchronize_session=False))
+    s.execute(delete(Face).where(owned_by(Face, tenant_id)).execution_options(synchronize_session=False))
+    s.execute(delete(Person).where(owned_by(Person, tenant_id)).execution_options(synchronize_session=False))
     s.flush()
     return {"faces": n_faces, "people": n_people, "artifacts": len(arts)}, sorted(keys)
 

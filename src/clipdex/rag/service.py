@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
-from sqlalchemy import select
 
 from clipdex.auth.principal import Principal
 from clipdex.auth.service import ensure
@@ -17,7 +15,8 @@ from clipdex.errors import (
     SummaryQueryRequired,
     SummaryQueryTooLong,
 )
-from clipdex.models import Artifact, Tenant, Video
+from clipdex.models import Tenant, Video
+from clipdex.pipeline.artifacts import Summary
 from clipdex.rag import backends
 from clipdex.rag.answer import AnswerOptions, answer_from
 from clipdex.rag.summarize import query_summary
@@ -100,12 +99,9 @@ def video_summary(platform, principal: Principal, video_id: uuid.UUID) -> dict:
     """The summary.json of a video the principal may read (404 summary.not_ready until computed)."""
     with access.session_for(platform, principal, readonly=True) as s:
         v = access.get_video_for(s, principal, video_id, "video:read")
-        key = s.scalar(select(Artifact.blob_key).where(Artifact.video_id == v.id, Artifact.stage == "summarize",
-                                                       Artifact.name == "summary.json"))
-    if key is None:
+        doc = Summary.doc_of(platform, s, v.id)
+    if doc is None:
         raise SummaryNotReady("The summary of this video is not ready (it needs a transcript).")
-    with platform.blobs.open(key) as f:
-        doc = json.loads(f.read())
     return {"short": doc.get("short", ""), "long": doc.get("long", ""), "chapters": doc.get("chapters", []),
             "sentences": doc.get("sentences", [])}
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from clipdex.errors import (InvalidFilter, InvalidLike, InvalidModality, InvalidSearchCursor, InvalidSearchLanguage,
                             MomentNotIndexed, QueryRequired, QueryTooLong)
 from clipdex.models import Person, Video
+from clipdex.tenancy.scope import owned_by
 from clipdex.search import moments as mom
 from clipdex.search import rank
 from clipdex.search.images import image_hits
@@ -127,7 +128,7 @@ def search(platform, principal, params: SearchParams) -> dict:
         if exclude:
             found = [m for m in found if not (m.video_id == exclude[0] and m.start <= exclude[1] <= m.end + 1)]
         titles = dict(s.execute(select(Video.id, Video.title).where(
-            Video.tenant_id == tenant_id, Video.id.in_({m.video_id for m in found}))).all()) if found else {}
+            owned_by(Video, tenant_id), Video.id.in_({m.video_id for m in found}))).all()) if found else {}
     found = [m for m in found if m.video_id in titles]  # the database is the truth: deleted videos vanish
     page = found[offset:offset + limit]
     more = len(found) > offset + limit and offset + limit < MAX_DEPTH

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from clipdex.errors import SpeakerNotFound  # re-exported (in __all__): callers catch voices.SpeakerNotFound
 from clipdex.models import SpeakerProfile
 from clipdex.people.gallery import Gallery, fold, pack, unit
+from clipdex.tenancy.scope import owned_by
 
 __all__ = ["MATCH_THRESHOLD", "SpeakerNotFound", "match", "name_speaker", "tenant_profiles", "unit"]
 
@@ -28,7 +29,7 @@ MATCH_THRESHOLD = 0.88
 
 
 def tenant_profiles(s: Session, tenant_id: uuid.UUID) -> list[SpeakerProfile]:
-    return list(s.scalars(select(SpeakerProfile).where(SpeakerProfile.tenant_id == tenant_id)
+    return list(s.scalars(select(SpeakerProfile).where(owned_by(SpeakerProfile, tenant_id))
                           .order_by(SpeakerProfile.created_at)))
 
 
@@ -43,7 +44,7 @@ def match(centroids: dict[str, list[float]], profiles: list[SpeakerProfile],
 def name_speaker(s: Session, tenant_id: uuid.UUID, video_id: uuid.UUID, label: str, centroid, name: str
                  ) -> SpeakerProfile:
     """Create the profile ``name`` from this speaker's centroid, or average the centroid into it."""
-    p = s.scalar(select(SpeakerProfile).where(SpeakerProfile.tenant_id == tenant_id, SpeakerProfile.name == name))
+    p = s.scalar(select(SpeakerProfile).where(owned_by(SpeakerProfile, tenant_id), SpeakerProfile.name == name))
     if p is None:
         p = SpeakerProfile(tenant_id=tenant_id, name=name, embedding=pack(unit(centroid)), samples=1,
                            source_video_id=video_id, source_label=label)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from clipdex.errors import NotFound
 from clipdex.models import (Artifact, AuditEvent, Base, DatasetItem, Face, Invitation, Job, JobStage, Membership,
                             RefreshToken, SpeakerProfile, Tenant, TrainedModel, TrainingDataset, UploadSession, User)
+from clipdex.pipeline.artifacts import Speakers
 from clipdex.storage import keys
 from clipdex.tenancy import audit
 from clipdex.tenancy.access import owned_by
@@ -79,13 +80,13 @@ def forget_voice(s: Session, blobs, profile: SpeakerProfile) -> None:
     """
     pid, videos = str(profile.id), set()
     for stage, video_id in s.execute(select(JobStage, Job.video_id).join(Job, Job.id == JobStage.job_id).where(
-            owned_by(JobStage, profile.tenant_id), JobStage.name == "diarize")):
+            owned_by(JobStage, profile.tenant_id), JobStage.name == Speakers.stage)):
         named = (stage.output or {}).get("named")
         if named and profile.name in named:
             stage.output = {**stage.output, "named": [n for n in named if n != profile.name]}
             videos.add(video_id)
-    for art in s.scalars(select(Artifact).where(Artifact.video_id.in_(videos), Artifact.stage == "diarize",
-                                                Artifact.name == "speakers.json")) if videos else ():
+    for art in s.scalars(select(Artifact).where(Artifact.video_id.in_(videos), Artifact.stage == Speakers.stage,
+                                                Artifact.name == Speakers.name)) if videos else ():
         with blobs.open(art.blob_key) as f:
             doc = json.load(f)
         names = doc.get("names") or {}

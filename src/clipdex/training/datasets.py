@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from clipdex.db.types import utcnow
 from clipdex.errors import DatasetNotReady
 from clipdex.models import Artifact, DatasetItem, TrainingDataset, Video
+from clipdex.pipeline.artifacts import Transcript
 from clipdex.storage import keys
 from clipdex.tenancy.access import owned_by
 from clipdex.training import questions as qg
@@ -59,7 +60,7 @@ def generate_pairs(segments: list[dict]) -> list[qg.Pair]:
 def ready_video_ids(s, tenant_id: uuid.UUID) -> list[uuid.UUID]:
     """The tenant's videos that have a transcript."""
     return list(s.scalars(select(Artifact.video_id).where(
-        owned_by(Artifact, tenant_id), Artifact.stage == "transcribe", Artifact.name == "transcript.json"
+        owned_by(Artifact, tenant_id), Artifact.stage == Transcript.stage, Artifact.name == Transcript.name
     ).distinct()).all())
 
 
