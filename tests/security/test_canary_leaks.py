@@ -274,15 +274,19 @@ def _every_tenant_matches():
     def everyone(model, tenant_id):
         return model.tenant_id == model.tenant_id
 
+    original = scope.owned_by  # kept apart: the scope module itself is among the patched ones
     patched = [m for name, m in list(sys.modules.items()) if name.startswith("clipdex.")
-               and not name.startswith("clipdex.auth") and getattr(m, "owned_by", None) is scope.owned_by]
+               and not name.startswith("clipdex.auth") and getattr(m, "owned_by", None) is original]
     for m in patched:
         m.owned_by = everyone
     try:
         yield
     finally:
-        for m in patched:
-            m.owned_by = scope.owned_by
+        # every module bound to the mutant, also those first imported while it was in place: left
+        # as they were, they would filter nothing for every later test in this process
+        for m in list(sys.modules.values()):
+            if getattr(m, "owned_by", None) is everyone:
+                m.owned_by = original
 
 
 @pytest.mark.parametrize("mode", ["guarded", "rls_only", "no_backstop"])
