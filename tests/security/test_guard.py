@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from clipdex.errors import UnscopedQuery
-from clipdex.models import Base, Invitation, Job, Membership, Tenant, TenantOwned, User, Video
+from clipdex.models import AuditEvent, Base, Invitation, Job, Membership, Tenant, TenantOwned, User, Video
+from clipdex.tenancy import audit
 from clipdex.tenancy.system import SystemReason
 from tests.security.seed import seed_tenant, tenant_rows
 
@@ -139,6 +140,21 @@ def test_new_rows_default_to_the_session_tenant(platform, two):
         s.add(v)
         s.flush()
         assert v.tenant_id == a.tenant_id
+
+
+def test_tenant_scope_sees_only_its_own_audit_events(platform, two):
+    """Audit events are not TenantOwned (platform events have no tenant), yet a tenant session reads
+    only its own: the guard scopes them too, so a route that forgot its filter still shows nothing else."""
+    a, b = two
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
+        for tenant_id in (a.tenant_id, b.tenant_id, None):
+            audit.record(s, "test.event", actor="test", tenant_id=tenant_id, target=f"tenant:{tenant_id}")
+    with platform.db.tenant(a.tenant_id) as s:
+        seen = s.scalars(select(AuditEvent.tenant_id)).all()  # no filter written here
+        assert seen and set(seen) == {a.tenant_id}
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.tenant_id.is_(None))) == 0
+    with platform.db.system(reason=SystemReason.OPERATOR) as s:
+        assert {a.tenant_id, b.tenant_id, None} <= set(s.scalars(select(AuditEvent.tenant_id)))
 
 
 def test_system_scope_sees_every_tenant(platform, two):

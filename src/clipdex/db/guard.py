@@ -44,6 +44,12 @@ def _tenant_owned_base():
     return TenantOwned
 
 
+def _audit_model():
+    from clipdex.models import AuditEvent
+
+    return AuditEvent
+
+
 def scope_of(session: Session) -> tuple[uuid.UUID | None, bool]:
     """(tenant id, is system): a session is system only when it was opened with a reason."""
     return session.info.get("tenant_id"), session.info.get("system_reason") is not None
@@ -75,7 +81,10 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
     tenant_id, system = scope_of(state.session)
     if system:
         return
-    if not (any(issubclass(m.class_, tenant_owned) for m in state.all_mappers)
+    audit = _audit_model()
+    reads_audit = any(m.class_ is audit for m in state.all_mappers) or any(
+        isinstance(e, TableClause) and e.name == audit.__tablename__ for e in visitors.iterate(state.statement))
+    if not (reads_audit or any(issubclass(m.class_, tenant_owned) for m in state.all_mappers)
             or _references_tenant_table(state.statement)):
         return
     if tenant_id is None:
@@ -83,6 +92,9 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         with_loader_criteria(tenant_owned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
     )
+    if reads_audit:  # not TenantOwned (platform events have no tenant), but a tenant session sees its own only
+        state.statement = state.statement.options(
+            with_loader_criteria(audit, lambda cls: cls.tenant_id == tenant_id, include_aliases=True))
 
 
 @event.listens_for(Session, "before_flush")
