@@ -95,3 +95,18 @@ def test_the_answer_shows_the_quote_without_the_glued_clause(embedder):
     assert a.answer == f"{TALK} [1]" and [c.video_id for c in a.citations] == [talk]
     assert [(s.text, s.supported) for s in a.sentences] == [
         (INVENTED, False), (TALK, True), ("The keynote moved to a secret location.", False)]
+
+
+def test_markup_passes_only_as_a_verbatim_quote():
+    """Found by the console's injection check: with sentences split at every full stop, a model's own
+    "<script>alert('answer')</script>" before a claim the transcript does make passed on its words
+    (the transcript holds <script>, alert and the claim). Markup must be quoted exactly."""
+    from clipdex.rag.citations import _markup_quoted
+
+    cited = ("<script>alert('xss')</script> The launch is planned for March. As shown in [00:12] of video 0000 "
+             "the launch moved to May [7].")
+    assert not _markup_quoted("<script>alert('answer')</script> The launch moved to May.", cited)
+    assert not _markup_quoted("See [the report](javascript:alert(1)).", cited)
+    assert not _markup_quoted("<img src=x onerror=alert(1)> The launch is planned for March.", cited)
+    assert _markup_quoted("<script>alert('xss')</script> The launch is planned for March.", cited)
+    assert _markup_quoted("The launch is planned for March.", cited)

@@ -123,7 +123,8 @@ class SupportChecker:
         polarity_ok = bool(_NEGATION.search(s.text)) == bool(_NEGATION.search(best))
         meaning = (s.recall >= o.min_recall and s.similarity >= o.min_similarity) or (
             s.recall >= o.strong_recall and s.similarity >= o.strong_min_similarity)
-        s.supported = bool(terms) and figures_ok and polarity_ok and meaning and self._every_part(s.text, have)
+        s.supported = (bool(terms) and figures_ok and polarity_ok and meaning and self._every_part(s.text, have)
+                       and _markup_quoted(s.text, cited))
 
     def _every_part(self, text: str, have: set[str]) -> bool:
         """No clause and no run of words rides on the rest: each claim of the sentence is found on its own."""
@@ -151,6 +152,22 @@ class SupportChecker:
             s.recall, s.similarity = trial.recall, trial.similarity
         elif not s.cites:
             s.recall, s.similarity = trial.recall, trial.similarity
+
+
+# Markup in an answer: whole elements (<script>...</script>), lone tags (<img ... >), markdown links.
+_MARKUP = re.compile(r"<\s*([a-zA-Z][\w-]*)\b[^>]*>.*?<\s*/\s*\1\s*>|<\s*/?\s*[a-zA-Z][^>]*>|\[[^\]]*\]\([^)]*\)",
+                     re.DOTALL)
+
+
+def _markup_quoted(text: str, cited: str) -> bool:
+    """Markup may appear in an answer only as a verbatim quote of the cited words: a model that composes
+    its own (an injected instruction obeyed, "<script>alert('answer')</script>") is not supported, even
+    when the transcript it cites holds the same tag names and words (issue 18, prompt injection)."""
+    def norm(s: str) -> str:
+        return " ".join(s.lower().split())
+
+    source = norm(cited)
+    return all(norm(m.group(0)) in source for m in _MARKUP.finditer(text))
 
 
 def _closest_piece(vec, cites: list[int], pieces, qvec) -> str:
