@@ -99,9 +99,18 @@ def cluster(vecs: np.ndarray, spans: list[tuple[int, int]], opts: DiarizationOpt
 
     labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                      distance_threshold=opts.threshold).fit_predict(vecs)
-    if len(set(labels)) == 1:
-        labels = _split_by_silhouette(vecs, opts, labels)
     dur = np.array([b - a for a, b in spans], dtype=float)
+    labels = _fold_small(vecs, labels, dur, opts)
+    if len(set(labels)) == 1:  # also when a stray piece was the only split and got folded back
+        labels = _fold_small(vecs, _split_by_silhouette(vecs, opts, labels), dur, opts)
+    order: dict[int, int] = {}
+    for lab in labels:
+        order.setdefault(int(lab), len(order))
+    return [order[int(lab)] for lab in labels]
+
+
+def _fold_small(vecs: np.ndarray, labels: np.ndarray, dur: np.ndarray, opts: DiarizationOptions) -> np.ndarray:
+    labels = np.array(labels)
     while True:  # fold clusters with too little speech into their nearest neighbour
         ids = sorted(set(labels))
         share = {k: dur[labels == k].sum() / dur.sum() for k in ids}
@@ -113,10 +122,7 @@ def cluster(vecs: np.ndarray, spans: list[tuple[int, int]], opts: DiarizationOpt
         ck = vecs[labels == k].mean(axis=0)
         near = max(cents, key=lambda j: float(np.dot(cents[j], ck) / (np.linalg.norm(cents[j]) * np.linalg.norm(ck))))
         labels[labels == k] = near
-    order: dict[int, int] = {}
-    for lab in labels:
-        order.setdefault(int(lab), len(order))
-    return [order[int(lab)] for lab in labels]
+    return labels
 
 
 def diarize(audio: np.ndarray, opts: DiarizationOptions = DiarizationOptions()) -> dict:
