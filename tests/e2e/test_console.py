@@ -74,6 +74,15 @@ def _make_video(tmp: Path) -> Path:
     return out
 
 
+def browser_ready() -> str:
+    """The system Chromium's path, once the console is built and Playwright installed (else skip/fail)."""
+    chromium = _chromium()
+    _need(chromium is not None, "no system Chromium (apt-get install chromium)")
+    _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
+    _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    return chromium
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -129,10 +138,7 @@ def run_playwright(spec: str, env: dict, server_log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    chromium = _chromium()
-    _need(chromium is not None, "no system Chromium (apt-get install chromium)")
-    _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
-    _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    chromium = browser_ready()
     _need(SECOND_FACE.is_file(), f"shared corpus face {SECOND_FACE} missing")
     tmp = tmp_path_factory.mktemp("console-e2e")
     port = _free_port()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.billing.stripe_server import StripeServer
-from tests.e2e.test_console import _chromium, _free_port, _need, run_playwright, serving
+from tests.e2e.test_console import browser_ready, _free_port, run_playwright, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "console"
@@ -32,10 +32,7 @@ def _cli(env: dict, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    chromium = _chromium()
-    _need(chromium is not None, "no system Chromium (apt-get install chromium)")
-    _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
-    _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    chromium = browser_ready()
     tmp = tmp_path_factory.mktemp("billing-e2e")
     stripe = StripeServer(API_KEY).start()
     port = _free_port()

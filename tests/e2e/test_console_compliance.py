@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_console import _chromium, _free_port, _need, run_playwright, serving
+from tests.e2e.test_console import browser_ready, _free_port, run_playwright, serving
 from tests.media import FFMPEG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,10 +73,7 @@ def _upload(url: str, token: str, clip: Path) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    chromium = _chromium()
-    _need(chromium is not None, "no system Chromium (apt-get install chromium)")
-    _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
-    _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    chromium = browser_ready()
     tmp = tmp_path_factory.mktemp("compliance-e2e")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_console import _chromium, _free_port, _need, run_playwright, serving
+from tests.e2e.test_console import browser_ready, _free_port, run_playwright, serving
 from tests.training.support import TALKS, all_text, tiny_t5
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,10 +45,7 @@ def _cli(env: dict, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    chromium = _chromium()
-    _need(chromium is not None, "no system Chromium (apt-get install chromium)")
-    _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
-    _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    chromium = browser_ready()
     tmp = tmp_path_factory.mktemp("training-e2e")
     base = tiny_t5(tmp / "tiny-t5", all_text(TALKS))
     port = _free_port()

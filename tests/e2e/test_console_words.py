@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.test_console import BIN, CONSOLE, _chromium, _cli, _free_port, _need, run_playwright, serving
+from tests.e2e.test_console import browser_ready, BIN, CONSOLE, _cli, _free_port, run_playwright, serving
 from tests.speech.media import speak, to_video
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # server start, Whisper, Chromium
@@ -20,10 +20,7 @@ KEEP = {"fetch", "probe", "extract_audio", "thumbnail", "transcribe"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    chromium = _chromium()
-    _need(chromium is not None, "no system Chromium (apt-get install chromium)")
-    _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
-    _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    chromium = browser_ready()
     from clipdex.pipeline import registry
 
     tmp = tmp_path_factory.mktemp("console-words")

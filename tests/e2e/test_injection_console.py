@@ -16,7 +16,7 @@ from sqlalchemy import select
 from clipdex.models import Tenant
 from clipdex.platform import Platform
 from clipdex.settings import Settings
-from tests.e2e.test_console import CONSOLE, _chromium, _cli, _free_port, _need, run_playwright, serving
+from tests.e2e.test_console import browser_ready, CONSOLE, _cli, _free_port, run_playwright, serving
 from tests.security.canaries import write_talk
 from tests.search.answer_support import ChatServer
 from tests.security.test_prompt_injection import _obedient_model, _video
@@ -48,10 +48,7 @@ def _seed(settings: Settings, slug: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    chromium = _chromium()
-    _need(chromium is not None, "no system Chromium (apt-get install chromium)")
-    _need((CONSOLE / "dist" / "index.html").is_file(), "console not built (make console)")
-    _need((CONSOLE / "node_modules" / ".bin" / "playwright").exists(), "console node_modules missing (make console)")
+    chromium = browser_ready()
     tmp = tmp_path_factory.mktemp("console-injection")
     url = f"http://127.0.0.1:{_free_port()}"
     secret = "e2e-inject-" * 4
