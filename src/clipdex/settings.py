@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     default_tier: str = Field("free", description="tier of new tenants and of tenants whose tier is not configured")
 
     worker_threads: int = Field(2, description="embedded worker threads in `clipdex serve` (queue=embedded only)")
+    worker_warmup: bool = Field(True, description="load the enabled stages' models in the background as a worker "
+                                                  "starts, instead of inside its first job")
+    device: Literal["cpu", "cuda"] = Field("cpu", description="cpu | cuda: ONNX Runtime models (on-screen text, "
+                                                             "sound events, embeddings) on the CUDA provider where "
+                                                             "the installed onnxruntime has it; ASR follows asr_device")
+    compute_threads: int = Field(0, ge=0, description="threads each running stage gives its models (ONNX Runtime, "
+                                                      "OpenCV, PyTorch; CTranslate2 unless ASR_THREADS is set); 0: "
+                                                      "the cores divided among the worker's slots")
     lease_s: float = Field(30.0, description="a running stage's lease, renewed every third of it; an expired one "
                                             "is taken over")
     poll_interval_s: float = Field(0.5, description="idle wait of workers polling the database, and of job event "
@@ -140,6 +148,8 @@ class Settings(BaseSettings):
     visual_faces: bool = Field(True, description="face analysis (tenants can also turn it off)")
     visual_ocr: bool = Field(True, description="on-screen text (RapidOCR) in the visual stage")
     visual_tags: bool = Field(True, description="visual tags (EfficientNet-Lite0, CLIP when configured)")
+    visual_chunk_s: float = Field(300.0, ge=5.0, description="video per checkpointed chunk of the visual pass: a "
+                                                            "worker killed mid-video resumes at the last chunk")
     clip_model_dir: Path | None = Field(None, description="local CLIP model directory (transformers format)")
     clip_min_similarity: float = Field(0.2, description="image-text cosine a shot needs to match a search")
     clip_default_labels: Annotated[list[str], NoDecode] = Field(
@@ -302,8 +312,9 @@ GROUPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "storage_url", "s3_endpoint_url", "s3_public_endpoint_url", "s3_region", "s3_access_key_id",
         "s3_secret_access_key", "s3_multipart_chunk_bytes", "signed_url_ttl_s")),
     "jobs": ("Jobs and workers", "the embedded worker or Celery on Redis; leases, retries, which stages run", (
-        "queue", "broker_url", "broker_visibility_timeout_s", "worker_threads", "lease_s", "poll_interval_s",
-        "max_attempts", "retry_base_s", "disabled_stages", "extra_stages")),
+        "queue", "broker_url", "broker_visibility_timeout_s", "worker_threads", "worker_warmup", "device",
+        "compute_threads", "lease_s", "poll_interval_s", "max_attempts", "retry_base_s", "disabled_stages",
+        "extra_stages")),
     "auth": ("Sign-in and tokens", "JWT access tokens, rotating refresh tokens, lockouts, reset links", (
         "jwt_issuer", "jwt_audience", "access_token_ttl_s", "refresh_token_ttl_s", "login_max_failures",
         "login_max_failures_per_ip", "login_window_s", "password_reset_ttl_s")),
@@ -321,7 +332,8 @@ GROUPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "asr_beam_size", "asr_vad", "asr_chunk_s", "asr_language_routing", "asr_multilingual_model",
         "asr_language_id_windows", "asr_language_min_probability", "diarization_threshold")),
     "visual": ("Visual analysis", "one decode pass: shots, faces, on-screen text, tags", (
-        "visual_width", "visual_faces", "visual_ocr", "visual_tags", "clip_model_dir", "clip_min_similarity",
+        "visual_width", "visual_faces", "visual_ocr", "visual_tags", "visual_chunk_s", "clip_model_dir",
+        "clip_min_similarity",
         "clip_default_labels")),
     "search": ("Search and answers", "the per-tenant index, embeddings, answer backends", (
         "index_uri", "embedding_model", "search_rerank", "answer_backend", "llm_model_dir", "llm_base_url",

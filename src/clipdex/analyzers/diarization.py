@@ -39,6 +39,9 @@ def encoder():
     def load():
         from resemblyzer import VoiceEncoder
 
+        from clipdex.analyzers.runtime import torch_ready
+
+        torch_ready()
         return VoiceEncoder("cpu", verbose=False)
 
     return models.get(("resemblyzer", "cpu"), load)

@@ -46,6 +46,13 @@ class FaceModels:
         return self.rec.alignCrop(bgr, face)
 
 
+LEASE_KEY = ("yunet+sface", 0.7)  # the visual pass leases one pair per run (models.acquire)
+
+
+def warm_face_models() -> None:
+    models.warm(LEASE_KEY, FaceModels)
+
+
 def face_models(score_threshold: float = 0.7) -> FaceModels:
     import threading
 

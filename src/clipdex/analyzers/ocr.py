@@ -22,15 +22,35 @@ from clipdex.analyzers.runtime import models
 MIN_SCORE = 0.75  # recognition confidence below which a line is noise (PP-OCR: real text reads 0.9+)
 
 
+def _load_engine():
+    from rapidocr import RapidOCR
+
+    from clipdex.analyzers.runtime import compute_threads, device
+
+    if not _accepts_params():
+        return RapidOCR()
+    return RapidOCR(params={"Global.log_level": "error",
+                            "EngineConfig.onnxruntime.intra_op_num_threads": compute_threads(),
+                            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                            "EngineConfig.onnxruntime.use_cuda": device() == "cuda"})
+
+
+def _engine_key() -> tuple:
+    from clipdex.analyzers.runtime import compute_threads, device
+
+    return ("rapidocr", compute_threads(), device())
+
+
 def ocr_engine():
+    """This thread's engine (its Python wrappers keep per-call state: not shared between threads)."""
     import threading
 
-    def load():
-        from rapidocr import RapidOCR
+    return models.get((*_engine_key(), threading.get_ident()), _load_engine)
 
-        return RapidOCR(params={"Global.log_level": "error"}) if _accepts_params() else RapidOCR()
 
-    return models.get(("rapidocr", threading.get_ident()), load)
+def warm_engine() -> None:
+    """Load one engine ahead of the first stage that reads text (a worker's warm-up)."""
+    models.warm(_engine_key(), _load_engine)
 
 
 def _accepts_params() -> bool:
@@ -112,8 +132,15 @@ class LineReader:
     """
 
     def __init__(self) -> None:
-        self.engine = ocr_engine()
+        self._key = _engine_key()
+        self.engine = models.acquire(self._key, _load_engine)  # this reader's alone until close()
         self.engine._load_det_model(), self.engine._load_cls_model(), self.engine._load_rec_model()
+
+    def close(self) -> None:
+        """Hand the engine back for the next reader (a reader that is never closed just loses it)."""
+        if self.engine is not None:
+            models.release(self._key, self.engine)
+            self.engine = None
 
     def detect(self, image: np.ndarray, region: tuple[int, int, int, int], frame_min_side: int) -> list[np.ndarray]:
         """Quadrilaterals (4 x 2, frame coordinates) of the text lines inside ``region`` (x, y, w, h)."""
@@ -368,6 +395,9 @@ class TextTracker:
         return float(diff.mean()) < self.same_frame and float(np.percentile(diff, 99)) < self.same_region
 
     def finish(self, end_s: float) -> list[dict]:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         for s in self.open.values():
             s.end_s = min(s.end_s, end_s)
         self.spans += list(self.open.values())

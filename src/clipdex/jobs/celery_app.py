@@ -109,6 +109,9 @@ def serve(platform: Platform, queues: tuple[str, ...], concurrency: int) -> int:
         app, duplicate=chaos.enabled("dispatch", "duplicate")), worker_id=node, queues=queues, slots=concurrency)
     _state["dispatcher"] = dispatcher
     dispatcher.start()
+    from clipdex.jobs import warmup
+
+    warmup.start(platform.settings, concurrency)
     try:
         # Threads, not prefork: one process holds the platform, the dispatcher and every running stage,
         # so a SIGKILL takes all of it down at once (no orphaned pool children still heartbeating).

