@@ -1,13 +1,17 @@
 """The one video decode: FFmpeg scales in the decoder and pipes raw BGR frames, one at a time.
 
-Every visual analyzer reads frames from here; none opens the file itself. Memory is one frame
-(plus the pipe buffer) whatever the length of the video, and the FFmpeg process runs with the
-media runner's limits: own process group, address-space cap, no core files, wall-clock timeout.
+Every visual analyzer reads frames from here; none opens the file itself. A reader thread keeps up
+to ``PREFETCH_BYTES`` of decoded frames ahead of the consumer, so FFmpeg decodes on another core
+while the analyzers work instead of waiting for each read (the pipe alone holds one frame: decoder
+and analyzers would take turns). Memory is that bound whatever the length of the video, and the
+FFmpeg process runs with the media runner's limits: own process group, address-space cap, no core
+files, wall-clock timeout.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import re
 import subprocess
 import threading
@@ -62,6 +66,7 @@ def probe_spec(settings: Settings, src: Path, max_width: int) -> FrameSpec:
     return frame_spec(probe_file(src, settings).summary(), max_width)
 
 
+PREFETCH_BYTES = 48 << 20  # decoded frames kept ahead of the consumer (at least 2, at most 64 frames)
 _SHOWINFO = re.compile(rb"Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(-?[0-9.eE+-]+)")
 
 
@@ -142,10 +147,11 @@ def _frames(proc: subprocess.Popen, spec: FrameSpec, limits: Limits, size: int) 
     step = 1.0 / spec.fps if spec.fps > 0 else 0.04
     origin: float | None = None
     prev = -step
+    ahead = _Prefetch(proc.stdout, size, max(2, min(64, PREFETCH_BYTES // size)))
     try:
         while True:
-            buf = proc.stdout.read(size)
-            if len(buf) < size:
+            buf = ahead.get()
+            if buf is None:
                 break
             img = np.frombuffer(buf, np.uint8).reshape(spec.height, spec.width, 3)
             pts = clock.time_of(index)
@@ -159,6 +165,7 @@ def _frames(proc: subprocess.Popen, spec: FrameSpec, limits: Limits, size: int) 
         timer.cancel()
         if proc.poll() is None:  # the consumer stopped early (or failed): end the decoder
             _kill(proc)
+        ahead.close()
         proc.wait()
         drain.join(timeout=5)
         proc.stdout.close()
@@ -167,6 +174,50 @@ def _frames(proc: subprocess.Popen, spec: FrameSpec, limits: Limits, size: int) 
         raise ToolTimeout(f"decoding ran past {limits.timeout_s:.0f}s")
     if index == 0 and proc.returncode != 0:
         raise MediaCorrupt("The video could not be decoded (corrupt or truncated data).")
+
+
+class _Prefetch:
+    """Whole frames read from the pipe by a side thread into a bounded queue; ``None`` at the end."""
+
+    def __init__(self, stream, size: int, depth: int) -> None:
+        self._stream, self._size = stream, size
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="frame-reader")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                buf = self._stream.read(self._size)
+                if len(buf) < self._size:
+                    break
+                while not self._stop.is_set():
+                    try:
+                        self._q.put(buf, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+        except (OSError, ValueError):  # the pipe was closed under us: the consumer is gone
+            pass
+        finally:
+            self._put_end()
+
+    def _put_end(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._q.put(None, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def get(self) -> bytes | None:
+        return self._q.get()
+
+    def close(self) -> None:
+        """Stop reading (the decoder was ended first, so the pending read returns) and wait."""
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def _kill(proc: subprocess.Popen) -> None:
