@@ -33,18 +33,30 @@ def load_any(path: Path | str) -> np.ndarray:
 
 
 def chunk_bounds(x: np.ndarray, chunk_s: float, search_s: float = 5.0) -> list[tuple[int, int]]:
-    """Sample ranges of about ``chunk_s`` each, cut at the quietest 100 ms near each target point.
+    """Sample ranges of about ``chunk_s`` each, cut in the middle of the quietest half second near each
+    target point (the nearest such pause when several are equally quiet).
 
+    The quietest single 100 ms was often the short pause between two words (digital silence in
+    synthetic speech, the noise floor in real speech), so a chunk could end mid-sentence and the two
+    halves were decoded without each other's context: measured, "the first chapter explains" came
+    out as "the first step". A half-second window only fits in a pause between sentences.
     Deterministic for the same audio and chunk length, so a resumed run finds the same chunks.
     """
-    n, step, win = len(x), int(chunk_s * SR), SR // 10
+    n, step, win, span = len(x), int(chunk_s * SR), SR // 10, 5
     bounds, start = [], 0
     while n - start > step + int(search_s * SR):
         target = start + step
         lo, hi = max(start + win, target - int(search_s * SR)), min(n - win, target + int(search_s * SR))
         seg = x[lo:hi]
         usable = len(seg) // win * win
-        if usable >= win:
+        if usable >= win * span:
+            energy = (seg[:usable].reshape(-1, win).astype(np.float64) ** 2).mean(axis=1)
+            smooth = np.convolve(energy, np.ones(span) / span, mode="valid")  # mean over 500 ms
+            quiet = np.flatnonzero(smooth <= smooth.min() * (1 + 1e-6) + 1e-12)
+            centre = (target - lo) / win - span / 2
+            best = int(quiet[np.argmin(np.abs(quiet - centre))])
+            cut = lo + best * win + span * win // 2
+        elif usable >= win:
             energy = (seg[:usable].reshape(-1, win) ** 2).mean(axis=1)
             cut = lo + int(np.argmin(energy)) * win + win // 2
         else:
