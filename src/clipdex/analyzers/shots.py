@@ -1,6 +1,7 @@
 """Shot boundaries (hard cuts, fades, dissolves) and scenes, from frames the visual stage hands in.
 
-Per frame the detector keeps a handful of numbers computed on a 64x36 HSV thumbnail; the features
+Per frame the detector keeps a handful of numbers computed on a 64x36 HSV thumbnail, in flat
+``array('d')`` series (8 bytes a number, not a 32-byte Python float and its list slot); the features
 themselves live only in a short ring buffer, so memory is O(frames) floats, not frames.
 
 * hard cut at i: the frame difference d1[i] stands out from its neighbourhood (adaptive ratio)
@@ -12,6 +13,7 @@ themselves live only in a short ring buffer, so memory is O(frames) floats, not 
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from dataclasses import asdict, dataclass, field
 
@@ -24,6 +26,11 @@ FEATURE_SIZE = (64, 36)
 def feature(image: np.ndarray) -> np.ndarray:
     small = cv2.resize(image, FEATURE_SIZE, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_BGR2HSV).astype(np.float32)
+
+
+def _np(series: array) -> np.ndarray:
+    """A copy of a series as float64 (a view would pin the array: it could not grow while one exists)."""
+    return np.array(series, dtype=np.float64)
 
 
 def _mad(a: np.ndarray, b: np.ndarray) -> float:
@@ -72,13 +79,13 @@ class ShotDetector:
     def __post_init__(self) -> None:
         self.k = max(4, int(round(self.fps / 2)))  # dissolve span: half a second
         self.ring: deque[np.ndarray] = deque(maxlen=self.k + 5)
-        self.d1: list[float] = []
-        self.back: list[float] = []  # min diff of frame i-1 to frames i+1..i+3 (flash test)
-        self.fwd: list[float] = []  # min diff of frame i to frames i-2..i-4 (return from a flash)
-        self.dk: list[float] = []
-        self.lin: list[float] = []
-        self.v: list[float] = []
-        self.times: list[float] = []  # presentation time of each frame (variable frame rate safe)
+        self.d1 = array("d")
+        self.back = array("d")  # min diff of frame i-1 to frames i+1..i+3 (flash test)
+        self.fwd = array("d")  # min diff of frame i to frames i-2..i-4 (return from a flash)
+        self.dk = array("d")
+        self.lin = array("d")
+        self.v = array("d")
+        self.times = array("d")  # presentation time of each frame (variable frame rate safe)
         self.n = 0
 
     def time_at(self, frame: int) -> float:
@@ -119,8 +126,17 @@ class ShotDetector:
 
     def boundaries(self) -> list[Boundary]:
         """Shot boundaries as first frames of new shots, in order."""
+        found, _ = self._found()
+        return _merge(found, self.min_gap, self.n)
+
+    @property
+    def min_gap(self) -> int:
+        return max(2, int(self.opts.min_shot_s * self.fps))
+
+    def _found(self) -> tuple[list[Boundary], np.ndarray]:
+        """Every boundary before merging (cuts, fades, dissolves), and the dissolve candidates per frame."""
         o, n = self.opts, self.n
-        d1 = np.asarray(self.d1)
+        d1 = _np(self.d1)
         w = self.k
         cuts: list[int] = []
         for i in np.flatnonzero(d1 >= o.cut_min):
@@ -133,7 +149,7 @@ class ShotDetector:
                 continue  # the picture came back (or is back): a flash, not a cut
             cuts.append(int(i))
         found = [Boundary(c, "cut") for c in cuts]
-        black = np.asarray(self.v) < o.black_v
+        black = _np(self.v) < o.black_v
         for start, end in _runs(black):
             if end - start < o.min_black_frames:
                 continue
@@ -141,19 +157,25 @@ class ShotDetector:
                 found.append(Boundary(start, "fade"))
             if end < n:
                 found.append(Boundary(end, "fade"))
-        found += [Boundary(f, "dissolve") for f in self._dissolves(cuts, black)]
-        return _merge(found, max(2, int(o.min_shot_s * self.fps)), n)
+        cand = self._candidates(cuts)
+        found += [Boundary(f, "dissolve") for f in self._dissolves(cand, black)]
+        return found, cand
 
-    def _dissolves(self, cuts: list[int], black: np.ndarray) -> list[int]:
+    def _candidates(self, cuts: list[int]) -> np.ndarray:
+        """Frames that look like the middle of a cross-fade (K back and now differ, half-way is their mean)."""
         o, k = self.opts, self.k
-        dk, lin = np.asarray(self.dk), np.asarray(self.lin)
-        v = np.asarray(self.v)
+        dk, lin = _np(self.dk), _np(self.lin)
+        v = _np(self.v)
         cand = (dk >= o.gradual_min) & (lin <= o.gradual_linearity)
         # a ramp from or into (near) black is a fade, found from the black run itself
         back_v = np.concatenate([np.full(k, 0.0), v[:-k]]) if v.size > k else np.zeros_like(v)
         cand &= np.minimum(back_v, v) >= 3 * o.black_v
         for c in cuts:  # the K frames after a cut differ from K back because of the cut
             cand[c:c + k + 1] = False
+        return cand
+
+    def _dissolves(self, cand: np.ndarray, black: np.ndarray) -> list[int]:
+        k = self.k
         out = []
         for start, end in _runs(cand):
             if end - start < max(2, k // 3):
@@ -162,6 +184,35 @@ class ShotDetector:
             if not black[max(0, mid - 1):mid + 2].any():
                 out.append(int(mid))
         return out
+
+    def settled(self) -> tuple[int, list[Boundary]]:
+        """``(p, bounds)``: the boundaries up to frame ``p`` that no later frame can change (p = 0: none yet).
+
+        Why they are final, input by input (``w = k``):
+        * a cut at ``i`` reads ``d1[i-w..i+w]`` and the flash test of frame ``i+3``: decided for ``i < n - w``;
+        * a black run is decided once a frame after it is not black; an open run may still add a fade at
+          its start (if it reaches ``min_black_frames``) and at its end;
+        * dissolve candidates are decided below ``n - w`` (cuts mask the ``k`` frames after them); a run of
+          candidates still open there may end anywhere and puts its boundary ``k // 2`` before its middle,
+          so no earlier than ``start - k // 2``.
+        So no boundary still to be found lies below ``u``; ``_merge`` only ever changes its last output, and
+        only for a boundary within ``min_gap`` of it: outputs at or below ``u - min_gap`` are final.
+        """
+        n, w, k = self.n, self.k, self.k
+        found, cand = self._found()
+        u = n - w
+        black = _np(self.v) < self.opts.black_v
+        if n and black[-1]:
+            lit = np.flatnonzero(~black)
+            u = min(u, int(lit[-1]) + 1 if lit.size else 0)
+        f = n - w
+        if f >= 1 and cand[f - 1]:
+            off = np.flatnonzero(~cand[:f])
+            f = int(off[-1]) + 1 if off.size else 0
+        u = min(u, f - k // 2 - 1)
+        bounds = _merge(found, self.min_gap, n)
+        p = max((b.frame for b in bounds if b.frame + self.min_gap <= u), default=0)
+        return p, [b for b in bounds if b.frame <= p]
 
     def shots(self, boundaries: list[Boundary] | None = None) -> list[Shot]:
         bounds = self.boundaries() if boundaries is None else boundaries
@@ -173,11 +224,11 @@ class ShotDetector:
         return out
 
     def black_runs(self, min_frames: int = 3) -> list[tuple[int, int]]:
-        return [r for r in _runs(np.asarray(self.v) < self.opts.black_v) if r[1] - r[0] >= min_frames]
+        return [r for r in _runs(_np(self.v) < self.opts.black_v) if r[1] - r[0] >= min_frames]
 
     def frozen_runs(self, min_frames: int, eps: float = 0.35) -> list[tuple[int, int]]:
         """Runs of frames identical to the one before (black excluded)."""
-        still = (np.asarray(self.d1) < eps) & (np.asarray(self.v) >= self.opts.black_v)
+        still = (_np(self.d1) < eps) & (_np(self.v) >= self.opts.black_v)
         if still.size:
             still[0] = False
         return [(s - 1, e) for s, e in _runs(still) if e - s + 1 >= min_frames]

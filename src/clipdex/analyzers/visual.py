@@ -3,27 +3,46 @@
 Frames come from media/frames.py once, at analysis resolution; per frame the shot detector and the
 technical cues run, and on sampled frames the keyframe picker, storyboard, faces, on-screen text
 and tags. What is kept per frame is a few numbers; images are kept only as one best candidate per
-short stretch of video (JPEG bytes), one storyboard tile per interval and one crop per face track.
+short stretch of video (JPEG bytes), one storyboard tile per interval and one crop per face track;
+the stretches of shots that can no longer change keep only the one that can become their keyframe.
+
+Long media: after every ``visual_chunk_s`` seconds of presentation time the whole pass is saved
+(pickled, HMAC-sealed: analyzers/checkpoint.py) under a deterministic key in this stage's folder,
+``visual-state-{plan}-{k}.bin``; a worker killed mid-video resumes from the newest one, decoding and
+discarding the frames it already fed. Models are never part of the state; they reload lazily.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import time
-from dataclasses import dataclass, field
+from bisect import bisect_left
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from clipdex.analyzers import checkpoint
 from clipdex.analyzers import shots as shotlib
-from clipdex.analyzers.faces import FaceTracker, cluster, face_models
+from clipdex.analyzers.faces import LEASE_KEY as _FACE_KEY
+from clipdex.analyzers.faces import FaceModels, FaceTracker, cluster
+from clipdex.analyzers.lanes import Lanes
+from clipdex.analyzers.runtime import models
 from clipdex.analyzers.ocr import TextTracker
 from clipdex.analyzers.tags import TagTimeline, clip_backend, imagenet_tagger
 from clipdex.media.formats import pinned_for
 from clipdex.media.frames import FrameSpec, frame_spec, read_frames
-from clipdex.pipeline.artifacts import (BlobOut, Cues, Faces, OnScreenText, Poster, Shots, Tags,
-                                         TenantSettings, VisualScenes)
+from clipdex.compliance.shared import options_doc, picture_outputs, shared_picture
+from clipdex.pipeline.artifacts import (BlobOut, Cues, Faces, OnScreenText, PictureMeasurements, Poster, Shots,
+                                         Tags, TenantSettings, VisualScenes)
 from clipdex.pipeline.stage import Commit, RowWriter, StageResult
+
+# loaded models the trackers hold (FaceTracker._fm, TextTracker._reader): never saved, reloaded lazily
+_MODEL_ATTRS = ("_fm", "_reader")
 
 
 @dataclass
@@ -42,6 +61,7 @@ class VisualOptions:
     storyboard_columns: int = 10
     clip_model_dir: str | None = None
     clip_labels: tuple[str, ...] = ()
+    parallel: bool = True  # analyzers on lanes of their own (analyzers/lanes.py); False: all on the decode thread
 
 
 @dataclass
@@ -75,6 +95,9 @@ class VisualPass:
     duration_s: float
     det: shotlib.ShotDetector = field(init=False)
     timings: dict[str, float] = field(default_factory=dict)
+    # compliance's picture measurements, fed every frame of this decode (compliance/shared.py): None when
+    # no compliance stage will run
+    picture: object | None = None
 
     def __post_init__(self) -> None:
         fps = self.spec.fps
@@ -93,9 +116,71 @@ class VisualPass:
         self._next = {"face": 0.0, "ocr": 0.0, "tag": 0.0, "sb": 0.0}
         self._cut_since = {"face": False}
         self.n = 0
+        # how often settled shots give up the stretches that cannot become their keyframe: every 30 s of
+        # frames at least, and further apart as the video grows (each look at the detector costs O(frames))
+        self.prune_every = max(1, int(round(fps * 30)))
+        self._prune_at = self.prune_every
+
+    def __getstate__(self) -> dict:
+        self.drain()  # every frame fed so far is in the analyzers' state before it is saved
+        state = self.__dict__.copy()
+        state.pop("_lanes", None)  # threads: made again when the restored pass is fed
+        state.pop("_face_lease", None)
+        for name in ("faces", "text"):
+            part = state.get(name)
+            if part is not None and any(getattr(part, a, None) is not None for a in _MODEL_ATTRS):
+                part = copy.copy(part)  # the running tracker keeps its models
+                for a in _MODEL_ATTRS:
+                    if hasattr(part, a):
+                        setattr(part, a, None)
+                state[name] = part
+        return state
 
     def _time(self, name: str, start: float) -> None:
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def _submit(self, lane: str, fn, *args) -> None:
+        lanes = self.__dict__.get("_lanes")
+        if lanes is None:
+            lanes = self._lanes = Lanes(("faces", "ocr", "tags", "picture"), inline=not self.opts.parallel)
+        lanes.submit(lane, fn, *args)
+
+    def drain(self) -> None:
+        """Wait for the analyzers' lanes to catch up with the frames fed (raises an analyzer's error)."""
+        lanes = self.__dict__.get("_lanes")
+        if lanes is not None:
+            lanes.drain()
+
+    def close(self) -> None:
+        """End the lanes and hand the face models back (``finish`` does; a failed run may call it)."""
+        lanes = self.__dict__.pop("_lanes", None)
+        if lanes is not None:
+            lanes.close()
+        lease = self.__dict__.pop("_face_lease", None)
+        if lease is not None:
+            models.release(_FACE_KEY, lease)
+
+    def _face_models(self) -> FaceModels:
+        """This pass's detector and recogniser (OpenCV DNN objects are not thread-safe: one user each)."""
+        fm = self.__dict__.get("_face_lease")
+        if fm is None:
+            fm = self._face_lease = models.acquire(_FACE_KEY, FaceModels)
+        return fm
+
+    def _feed_faces(self, t: float, image: np.ndarray, cut: bool, feat: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        self.faces.feed(t, image, cut, self._face_models(), feat)
+        self._time("faces", t0)
+
+    def _feed_text(self, t: float, image: np.ndarray, feat: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        self.text.feed(t, image, feat, self.opts.ocr_period_s)
+        self._time("ocr", t0)
+
+    def _feed_picture(self, t: float, image: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        self.picture.feed(t, image)
+        self._time("compliance_picture", t0)
 
     def feed(self, index: int, t: float, image: np.ndarray) -> None:
         t0 = time.perf_counter()
@@ -117,23 +202,24 @@ class VisualPass:
         if t >= self._next["sb"]:
             self.tiles.append((t, _resize_w(image, self.opts.storyboard_width).copy()))
             self._next["sb"] = t + self.sb_period
+        if self.picture is not None:
+            self._submit("picture", self._feed_picture, t, image)
         if self.faces is not None and t >= self._next["face"]:
-            t0 = time.perf_counter()
-            self.faces.feed(t, image, self._cut_since["face"], face_models(), feat)
+            self._submit("faces", self._feed_faces, t, image, self._cut_since["face"], feat)
             self._cut_since["face"] = False
             self._next["face"] = t + self.opts.face_period_s
-            self._time("faces", t0)
         if self.text is not None and t >= self._next["ocr"]:
-            t0 = time.perf_counter()
-            self.text.feed(t, image, feat, self.opts.ocr_period_s)
+            self._submit("ocr", self._feed_text, t, image, feat)
             self._next["ocr"] = t + self.opts.ocr_period_s
-            self._time("ocr", t0)
         if self.tagline is not None and t >= self._next["tag"]:
             self._tag_batch.append((t, cv2.resize(image, (224, 224), interpolation=cv2.INTER_AREA)))
             self._next["tag"] = t + self.opts.tag_period_s
             if len(self._tag_batch) >= 8:
                 self._flush_tags()
         self.n += 1
+        if self.n >= self._prune_at:
+            self._prune()
+            self._prune_at = self.n + max(self.prune_every, self.n // 8)
 
     def _candidate(self, index: int, t: float, image: np.ndarray, feat: np.ndarray) -> None:
         v = float(feat[..., 2].mean())
@@ -155,25 +241,66 @@ class VisualPass:
             self.buckets.append(best)
         self._bucket_best = None
 
+    def _prune(self) -> None:
+        """Drop the stretches that ``finish`` can no longer pick as a keyframe.
+
+        ``finish`` picks per shot the best stretch inside it, or, for a shot with none inside, the one
+        nearest its middle: always one of the two stretches around it. Shots that ended before the
+        detector's settled frame ``p`` are final, so for them only that pick (or those two neighbours)
+        must stay; every stretch from ``p`` on, and the last one before it (the left neighbour of a
+        later shot), stay too. A subset holding every pick gives ``finish`` the same picks: a best
+        stretch is the first maximum, so no other kept one can come before it.
+        """
+        t0 = time.perf_counter()
+        p, bounds = self.det.settled()
+        frames = [c.frame for c in self.buckets]
+        if p <= 0 or not frames or frames[0] >= p:
+            self._time("keyframes", t0)
+            return
+        edges = [0] + [b.frame for b in bounds if b.frame > 0]
+        keep: set[int] = set()
+        for a, b in zip(edges, edges[1:]):
+            i0, i1 = bisect_left(frames, a), bisect_left(frames, b)
+            if i1 > i0:
+                keep.add(max(range(i0, i1), key=lambda i: self.buckets[i].score))
+            else:
+                keep.update(i for i in (i0 - 1, i1) if 0 <= i < len(frames))
+        keep.update(range(max(0, bisect_left(frames, p) - 1), len(frames)))
+        if len(keep) < len(frames):
+            self.buckets = [c for i, c in enumerate(self.buckets) if i in keep]
+        self._time("keyframes", t0)
+
     def _flush_tags(self) -> None:
         if not self._tag_batch:
             return
+        batch, self._tag_batch = self._tag_batch, []
+        self._submit("tags", self._tag, batch)
+
+    def _tag(self, batch: list[tuple[float, np.ndarray]]) -> None:
         t0 = time.perf_counter()
-        images = [im for _, im in self._tag_batch]
+        images = [im for _, im in batch]
         results = imagenet_tagger().tag(images)
         clip = None
         if self.opts.clip_model_dir and self.opts.clip_labels:
             clip = clip_backend(Path(self.opts.clip_model_dir), self.opts.clip_labels).tag(images)
-        for i, (t, _) in enumerate(self._tag_batch):
+        for i, (t, _) in enumerate(batch):
             tags = [(tag, c) for tag, c in results[i]] + [(f"clip:{tag}", c) for tag, c in (clip[i] if clip else [])]
             self.tagline.feed(t, tags, "imagenet" if not clip else "imagenet+clip")
-        self._tag_batch = []
         self._time("tags", t0)
 
     def finish(self) -> dict:
         self._close_bucket()
         if self.tagline is not None:
             self._flush_tags()
+        try:
+            self.drain()
+            if self.faces is not None and self.faces._fm is None and any(tr.crops for tr in self.faces.open):
+                self.faces._fm = self._face_models()  # resumed with no face sample since: open tracks still embed
+            return self._result()
+        finally:
+            self.close()
+
+    def _result(self) -> dict:
         fps, n = self.spec.fps, self.n
         at = self.det.time_at
         end_s = at(n)
@@ -242,12 +369,34 @@ def options_for(ctx) -> VisualOptions:
                          clip_labels=labels or tuple(st.clip_default_labels))
 
 
+@cache
+def _code_fingerprint() -> str:
+    """The analyzers' source: a state saved by other code never loads into this one."""
+    from clipdex.analyzers import faces, ocr, tags
+
+    h = hashlib.sha256()
+    from clipdex.analyzers import lanes
+    from clipdex.compliance import flashes, nudity, picture
+
+    for mod in (shotlib, faces, ocr, tags, checkpoint, lanes, picture, flashes, nudity):
+        h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def plan_key(version: str, opts: VisualOptions, spec: FrameSpec, duration_s: float, chunk_s: float,
+             picture: dict | None = None) -> str:
+    """Everything the saved state depends on: changed settings never resume from an old state."""
+    basis = [version, asdict(opts), asdict(spec), round(duration_s, 6), chunk_s, picture, _code_fingerprint()]
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 class VisualStage:
     name, version = "visual", "1"
     requires = ("probe",)
     inputs = (TenantSettings,)
     outputs = (Shots, VisualScenes, Cues, OnScreenText, Tags, Faces, Poster.name, "storyboard.jpg", "storyboard.vtt",
-               "keyframe-*.jpg", "face-*.jpg")
+               "keyframe-*.jpg", "face-*.jpg", "visual-state-*.bin", PictureMeasurements, "evidence-*.jpg")
     queue = "cpu"
 
     def run(self, ctx):
@@ -256,21 +405,43 @@ class VisualStage:
         opts = options_for(ctx)
         spec = frame_spec(ctx.video.media, opts.max_width)
         duration = float(ctx.upstream["probe"].get("duration_s") or ctx.video.duration_s or 0.0)
-        vp = VisualPass(spec, opts, duration)
+        chunk_s = float(ctx.settings.visual_chunk_s)
+        # one decode (invariant 3): compliance's picture measures are taken here, not in a second decode
+        picture = shared_picture(ctx.settings, spec)
+        plan = plan_key(self.version, opts, spec, duration, chunk_s, options_doc(picture.opts) if picture else None)
+        saved = checkpoint.Checkpoints(ctx, "visual-state-", plan)
+        found = saved.latest(lambda st: isinstance(st, dict) and isinstance(st.get("pass"), VisualPass))
+        resumed = found[0] if found else None
+        vp: VisualPass = found[1]["pass"] if found else VisualPass(spec, opts, duration, picture=picture)
+        chunk = found[1]["chunk"] if found else 0
         started = time.perf_counter()
-        with ctx.source_path() as src:
-            for f in read_frames(ctx.settings, src, spec, fmt=pinned_for(ctx.video.media)):
-                vp.feed(f.index, f.t, f.image)
-                if f.index % 25 == 0:  # often enough that the bar moves every few seconds at ~10 frames/s
-                    ctx.check_alive()
-                    if duration:
-                        ctx.progress(0.9 * min(1.0, f.t / duration))
-        result = vp.finish()
+        try:
+            with ctx.source_path() as src:
+                for f in read_frames(ctx.settings, src, spec, fmt=pinned_for(ctx.video.media)):
+                    if f.index >= vp.n:  # below: fed before the state was saved; decoded only to stay exact
+                        c = int(f.t // chunk_s) if f.t > 0 else 0
+                        if c > chunk:  # every frame before this one is in the pass: save it as chunk c - 1
+                            saved.save(c - 1, {"chunk": c, "pass": vp})
+                            chunk = c
+                        vp.feed(f.index, f.t, f.image)
+                    if f.index % 25 == 0:  # often enough that the bar moves every few seconds at ~10 frames/s
+                        ctx.check_alive()
+                        if duration:
+                            ctx.progress(0.9 * min(1.0, f.t / duration))
+            result = vp.finish()
+        finally:
+            vp.close()  # a failed or cancelled run ends its lanes too
         ctx.check_alive()
         with ctx.scratch_dir() as tmp:
             out = write_outputs(ctx, Path(tmp), vp, result)
         out.output["decode_and_analyze_s"] = round(time.perf_counter() - started, 2)
         out.output["timings_s"] = {k: round(v, 2) for k, v in vp.timings.items()}
+        out.output["chunks"] = chunk + 1
+        out.output["resumed_from_chunk"] = resumed
+        if vp.picture is not None:
+            out.artifacts += picture_outputs(vp.picture, spec, ctx.job_id)
+            out.output["compliance_picture"] = True
+        out.rows.append(saved.on_commit())
         return out
 
 
