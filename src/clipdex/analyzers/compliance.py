@@ -1,8 +1,10 @@
 """Stage ``compliance``: measure once what every compliance policy judges -> measurements.json.
 
 Measured here: loudness of the original's audio track (FFmpeg ebur128, true peak at the source
-rate), per-frame picture numbers from one decode at ``compliance_width`` (flash transitions,
-black share, frame-to-frame change, bars, nudity scores on samples). Copied in from the stages
+rate), per-frame picture numbers at ``compliance_width`` (flash transitions, black share,
+frame-to-frame change, bars, nudity scores on samples). The picture numbers are taken from the
+visual stage when it measured them on its own decode in this job with the same options
+(compliance/shared.py); only otherwise does this stage decode the video itself. Copied in from the stages
 that already ran, so a report never needs them again: the transcript's words and segments (with
 human corrections), on-screen text spans, sound events. Nothing here depends on a policy; the
 stage ends by judging the measurements against the tenant's default policy, so the job's events
@@ -16,11 +18,13 @@ from pathlib import Path
 
 from clipdex.compliance import loudness
 from clipdex.compliance.evaluate import evaluate
-from clipdex.compliance.picture import PictureOptions, PicturePass
+from clipdex.compliance import shared
+from clipdex.compliance.picture import PicturePass
 from clipdex.db.types import utcnow
 from clipdex.media.formats import pinned_for
 from clipdex.media.frames import frame_spec, read_frames
-from clipdex.pipeline.artifacts import BlobOut, Input, Measurements, OnScreenText, SoundEvents, Source
+from clipdex.pipeline.artifacts import (BlobOut, Input, Measurements, OnScreenText, PictureMeasurements, SoundEvents,
+                                        Source)
 from clipdex.pipeline.stage import Commit, StageResult
 from clipdex.speech.transcript import ReaderTranscript
 
@@ -41,18 +45,41 @@ def video_facts(media: dict, probe: dict) -> dict:
 def picture_pass(ctx, src: Path, fmt: str, duration: float) -> tuple[PicturePass, dict]:
     st = ctx.settings
     spec = frame_spec(ctx.video.media, st.compliance_width)
-    pp = PicturePass(spec.fps, PictureOptions(nudity=st.compliance_nudity,
-                                              nudity_period_s=st.compliance_nudity_period_s))
+    pp = PicturePass(spec.fps, shared.picture_options(st))
     for f in read_frames(st, src, spec, fmt=fmt):
         pp.feed(f.t, f.image)
         if f.index % 250 == 0:
             ctx.check_alive()
             if duration:
                 ctx.progress(0.2 + 0.7 * min(1.0, f.t / duration))
-    out = pp.finish()
-    out["nudity_period_s"] = st.compliance_nudity_period_s
-    out["size"] = [spec.width, spec.height]
-    return pp, out
+    return pp, shared.picture_document(pp, spec)
+
+
+def shared_measurements(ctx) -> PictureMeasurements | None:
+    """The visual stage's picture measurements of this job, when they are what this stage would measure."""
+    if not ctx.ran("visual"):
+        return None
+    found = ctx.input(PictureMeasurements)
+    size = frame_spec(ctx.video.media, ctx.settings.compliance_width)
+    opts = shared.picture_options(ctx.settings)
+    return found if shared.reusable(found, ctx.job_id, opts, (size.width, size.height)) else None
+
+
+def measure_picture(ctx, src: Path, fmt: str, duration: float, timings: dict) -> tuple[dict, list[BlobOut], bool]:
+    """The picture numbers, their evidence thumbnails, and whether they are the visual stage's (else they
+    come from a decode here)."""
+    found = shared_measurements(ctx)
+    t0 = time.perf_counter()
+    if found is not None:
+        picture, evidence = found.doc["picture"], shared.evidence_copies(ctx.platform, found)
+        spent = found.doc.get("timings_s") or {}
+    else:
+        pp, picture = picture_pass(ctx, src, fmt, duration)
+        evidence = [BlobOut(name, data, "image/jpeg", dict(shared.EVIDENCE_META)) for name, data in pp.evidence.items()]
+        spent = pp.timings
+    timings["picture"] = time.perf_counter() - t0
+    timings.update({f"picture.{k}": v for k, v in spent.items()})
+    return picture, evidence, found is not None
 
 
 class DefaultPolicy(Input):
@@ -92,7 +119,7 @@ class ComplianceStage:
     requires = ("probe",)
     # reuses what these produced when they are planned (words, on-screen text, sound events)
     after = ("transcribe", "diarize", "visual", "sound_events")
-    inputs = (ReaderTranscript, OnScreenText, SoundEvents, DefaultPolicy)
+    inputs = (ReaderTranscript, OnScreenText, SoundEvents, PictureMeasurements, DefaultPolicy)
     outputs = (Measurements, "evidence-*.jpg")
     queue = "cpu"
 
@@ -110,12 +137,10 @@ class ComplianceStage:
                 timings["loudness"] = time.perf_counter() - t0
                 ctx.progress(0.2)
             ctx.check_alive()
-            pp = None
+            evidence: list[BlobOut] = []
+            shared_picture = False
             if facts["has_video"]:
-                t0 = time.perf_counter()
-                pp, m["picture"] = picture_pass(ctx, src, fmt, duration)
-                timings["picture"] = time.perf_counter() - t0
-                timings.update({f"picture.{k}": v for k, v in pp.timings.items()})
+                m["picture"], evidence, shared_picture = measure_picture(ctx, src, fmt, duration, timings)
             ctx.check_alive()
             m.update(copied_inputs(ctx))
             m["measured_at"] = utcnow().isoformat()
@@ -125,10 +150,9 @@ class ComplianceStage:
         return StageResult(
             output={"timings_s": m["timings_s"], "verdict": report["verdict"], "policy": policy["name"],
                     "policy_version": policy.get("version"), "violations": report["counts"]["violation"],
-                    "warnings": report["counts"]["warning"]},
-            artifacts=[Measurements(m, meta={"version": 1})] + [
-                BlobOut(name, data, "image/jpeg", {"kind": "evidence", "blurred": True})
-                for name, data in (pp.evidence.items() if pp else ())],
+                    "warnings": report["counts"]["warning"],
+                    "picture_shared": shared_picture},
+            artifacts=[Measurements(m, meta={"version": 1}), *evidence],
             rows=[store_verdict(report)])
 
 

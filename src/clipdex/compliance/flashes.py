@@ -76,6 +76,11 @@ class TransitionCounter:
     def _count(self, t: float, sign: int) -> None:
         self.last = sign
         self.transitions.append((round(t, 3), sign))
+        # the pixels that made this transition start over: a picture that then holds still (a cut to a
+        # still that is brighter in part and darker in part) is one flash at most, not one every frame
+        used = self.state == sign
+        self.acc[used] = 0
+        self.state[used] = 0
 
 
 class FlashDetector:

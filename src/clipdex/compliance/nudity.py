@@ -34,20 +34,17 @@ def detector():
     return models.get(("nudenet", "320n"), load)
 
 
-_seen = 0
-
-
-def score(batch: list[tuple[float, np.ndarray]]) -> list[dict]:
-    """``{"t", "score", "boxes": [{"class", "score", "box"}]}`` per (time, BGR image)."""
-    global _seen
+def score(batch: list[tuple[float, np.ndarray]], first: int = 0) -> list[dict]:
+    """``{"t", "score", "boxes": [{"class", "score", "box"}]}`` per (time, BGR image); ``first`` is the
+    index of the batch's first sample in its video (NudeNet's every-fourth rule counts per video, so
+    the same video gets the same boxes whichever process, or how many others before it, scored it)."""
     from PIL import Image
 
     scores = classifier().score_images([Image.fromarray(np.ascontiguousarray(img[..., ::-1])) for _, img in batch])
     out = []
-    for (t, img), s in zip(batch, scores):
-        _seen += 1
+    for i, ((t, img), s) in enumerate(zip(batch, scores), start=first):
         boxes = []
-        if s >= BOX_GATE or _seen % ALWAYS_EVERY == 1:
+        if s >= BOX_GATE or i % ALWAYS_EVERY == 0:
             boxes = [{"class": d["class"], "score": round(float(d["score"]), 3), "box": [int(v) for v in d["box"]]}
                      for d in detector().detect(img) if not d["class"].startswith("FACE_")]
         out.append({"t": round(float(t), 3), "score": round(float(s), 4), "boxes": boxes})

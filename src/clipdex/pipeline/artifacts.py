@@ -225,6 +225,28 @@ class Poster(StoredFile):
     stage, name, content_type = "visual", "poster.jpg", "image/jpeg"
 
 
+@dataclass
+class PictureMeasurements(JsonArtifact):
+    """Compliance's per-frame picture numbers, measured on the visual stage's frames (one decode).
+
+    ``{"version", "job_id", "options", "picture", "evidence", "timings_s"}``: ``picture`` is what the
+    compliance stage would put in ``Measurements["picture"]``, ``evidence`` the names of the blurred
+    thumbnails stored beside it; ``evidence_keys`` maps those names to their blob keys (when read)."""
+
+    stage, name = "visual", "picture.json"
+    dump_options = {"separators": (",", ":")}
+    evidence_keys: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, platform, s: Session, video_id: uuid.UUID):
+        found = super().read(platform, s, video_id)
+        names = list(found.doc.get("evidence") or []) if found else []
+        if names:
+            found.evidence_keys = dict(s.execute(select(ArtifactRow.name, ArtifactRow.blob_key).where(
+                ArtifactRow.video_id == video_id, ArtifactRow.stage == cls.stage, ArtifactRow.name.in_(names))).all())
+        return found
+
+
 class Summary(JsonArtifact):
     stage, name = "summarize", "summary.json"
 
