@@ -142,7 +142,7 @@ class VisualPass:
     def _submit(self, lane: str, fn, *args) -> None:
         lanes = self.__dict__.get("_lanes")
         if lanes is None:
-            lanes = self._lanes = Lanes(("faces", "ocr", "tags", "picture"), inline=not self.opts.parallel)
+            lanes = self._lanes = Lanes(("faces", "ocr", "tags", "picture"), inline=not self.opts.parallel, depth=4)
         lanes.submit(lane, fn, *args)
 
     def drain(self) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 
 from clipdex.db.types import utcnow
 from clipdex.errors import ClipdexError, MediaRejected
+from clipdex.analyzers import runtime
 from clipdex.jobs import chaos, outbox
 from clipdex.jobs.outcome import advance_job, fail_job
 from clipdex.jobs.scheduler import Claim
@@ -113,6 +114,7 @@ def execute(platform: Platform, claim: Claim) -> str:
             outcome = _finish_failed(platform, claim, "job.stage_error",
                                      f"Stage {claim.name} failed ({type(e).__name__}).", permanent=False)
     STAGE_SECONDS.labels(claim.name, outcome).observe(time.monotonic() - started)
+    runtime.trim()  # the stage's buffers go back to the system, not to this thread's malloc arena
     chaos.maybe_kill(claim.name, "after_commit", claim.attempt)
     return outcome
 

@@ -85,6 +85,7 @@ def warm(settings, stop: threading.Event | None = None) -> dict[str, float]:
             log.warning("warm-up of %s failed; the stage will load it", name, exc_info=True)
             continue
         took[name] = round(time.perf_counter() - t0, 2)
+    runtime.trim()  # loading's scratch memory, freed in this thread's arena, goes back to the system
     log.info("models warm: %s", took)
     return took
 
