@@ -19,7 +19,8 @@ voices, music, silence) unless ``--file`` names one. Reported side by side, same
 
 Absolute seconds depend on the machine and on what else runs on it; the load average is printed
 beside them and the ratios come from one run. ``--device cuda`` sets CLIPDEX_ASR_DEVICE=cuda (and
-float16), decodes the floor with ``-hwaccel cuda`` and prints the same table.
+float16) and CLIPDEX_DEVICE=cuda (ONNX Runtime's CUDA provider for on-screen text, sound events and
+embeddings), decodes the floor with ``-hwaccel cuda`` and prints the same table.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def floor_asr(path: Path, settings, root: Path) -> dict:
 def _settings(root: Path, device: str, disabled: tuple[str, ...] = ()):
     from clipdex.settings import Settings
 
-    over = {"asr_device": "cuda", "asr_compute_type": "float16"} if device == "cuda" else {}
+    over = {"asr_device": "cuda", "asr_compute_type": "float16", "device": "cuda"} if device == "cuda" else {}
     return Settings(data_dir=root / "data", env="test", secret_key="b" * 40, disabled_stages=list(disabled), **over)
 
 
@@ -199,6 +200,9 @@ def run(seconds: int, file: Path | None, device: str, cold: bool, root: Path, di
         jobs = {}
         if cold:
             jobs["cold"] = pipe.run_job(file)
+            from clipdex.jobs import warmup
+
+            jobs["cold"]["warmup_s"] = dict(warmup.last)  # the worker's background model loads
             print("cold job:", json.dumps({k: v for k, v in jobs["cold"].items() if k != "stages"}), flush=True)
         asr = floor_asr(file, pipe.settings, root)
         decode = floor_decode(file, pipe.settings.visual_width, device)
@@ -209,14 +213,20 @@ def run(seconds: int, file: Path | None, device: str, cold: bool, root: Path, di
     duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
                                      str(file)], capture_output=True, text=True, check=True).stdout.strip())
     floor = max(asr["seconds"], decode)
+    from clipdex.analyzers import runtime
+
     out = {"file": str(file), "generated": truth is not None, "video_s": round(duration, 1), "device": device,
-           "disabled_stages": list(disabled),
+           "disabled_stages": list(disabled), "cores": runtime.cores(), "compute_threads": runtime.compute_threads(),
            "worker_threads": pipe.settings.worker_threads, "loadavg_1m_at_start": load,
            "floor_asr_s": round(asr["seconds"], 2), "floor_decode_s": round(decode, 2), "asr_model": asr["model"],
            "jobs": jobs, "peak_rss_mib": _peak_rss_mib(), "text_vs_drawn": text,
            "ratios": {name: {"job_over_slower_floor": round(j["wall_s"] / floor, 2),
                              "job_over_duration": round(j["wall_s"] / duration, 3),
                              "cpu_s_over_duration": round(j["cpu_s"] / duration, 3),
+                             # a full queue keeps every core busy: video hours a worker of these cores
+                             # gets through per hour is cores / (CPU seconds per video second)
+                             "video_h_per_h_full_queue": round(runtime.cores() * duration / max(j["cpu_s"], 1e-9),
+                                                               2),
                              "audio_visual_overlap_s": overlap_s(j["stages"], AUDIO_BRANCH, VISUAL_BRANCH)}
                       for name, j in jobs.items()}}
     return out
@@ -233,7 +243,8 @@ def report(r: dict) -> None:
              ["floor_asr (raw faster-whisper)", *([r["floor_asr_s"]] * len(names))],
              ["floor_decode (ffmpeg scale=640:-2)", *([r["floor_decode_s"]] * len(names))],
              *[[k, *(r["ratios"][j][k] for j in names)] for k in next(iter(r["ratios"].values()))]]
-    print_table(f"Ingest, {r['video_s']} s video, device {r['device']}, {r['worker_threads']} worker threads, "
+    print_table(f"Ingest, {r['video_s']} s video, device {r['device']}, {r['worker_threads']} worker threads x "
+                f"{r.get('compute_threads')} compute threads on {r.get('cores')} cores, "
                 f"load {r['loadavg_1m_at_start']} at start (stage: seconds [start-end])", ["", *names], rows)
     vis = r["jobs"]["warm"]["stages"].get("visual", {}).get("output", {})
     print("visual stage:", json.dumps({k: vis.get(k) for k in ("timings_s", "text_reads", "face_work")}))
