@@ -111,7 +111,8 @@ def serve(platform: Platform, queues: tuple[str, ...], concurrency: int) -> int:
     dispatcher.start()
     from clipdex.jobs import warmup
 
-    warmup.start(platform.settings, concurrency)
+    warm_stop = threading.Event()
+    warming = warmup.start(platform.settings, concurrency, warm_stop)
     try:
         # Threads, not prefork: one process holds the platform, the dispatcher and every running stage,
         # so a SIGKILL takes all of it down at once (no orphaned pool children still heartbeating).
@@ -122,4 +123,7 @@ def serve(platform: Platform, queues: tuple[str, ...], concurrency: int) -> int:
         return int(e.code or 0)
     finally:
         dispatcher.shutdown()
+        warm_stop.set()
+        if warming is not None:  # a model load cut off by the interpreter's exit aborts the process
+            warming.join(timeout=60)
     return 0

@@ -54,6 +54,7 @@ class WorkerPool:
     def __init__(self, platform: Platform, threads: int, queues: tuple[str, ...] = ("cpu",)) -> None:
         self.workers = [Worker(platform, queues=queues) for _ in range(max(0, threads))]
         self.threads: list[threading.Thread] = []
+        self._warmup: threading.Thread | None = None
 
     def start(self) -> "WorkerPool":
         """Start the worker threads from a boot thread that first imports the native stacks (two
@@ -74,7 +75,8 @@ class WorkerPool:
         if self.workers:
             from clipdex.jobs import warmup
 
-            warmup.start(self.workers[0].platform.settings, len(self.workers), self.workers[0].stop)
+            t = warmup.start(self.workers[0].platform.settings, len(self.workers), self.workers[0].stop)
+            self._warmup = t  # joined on shutdown: a model load cut off by the exit aborts the process
         for w in self.workers:
             if w.stop.is_set():
                 return
@@ -97,3 +99,5 @@ class WorkerPool:
             w.stop.set()
         for t in self.threads:
             t.join(timeout=timeout)
+        if self._warmup is not None:  # it stops after the model it is loading (seconds, not minutes)
+            self._warmup.join(timeout=max(timeout, 60.0))
