@@ -55,22 +55,37 @@ def mel_matrix(n_freqs: int = 257, n_mels: int = 64, f_min: float = 125.0, f_max
     return np.maximum(0.0, np.minimum(down, up)).astype(np.float32)  # (n_freqs, n_mels)
 
 
-def log_mel_patches(audio: np.ndarray) -> np.ndarray:
+FRAME_BLOCK = 6000  # STFT frames (60 s of audio) transformed at once
+
+
+def log_mel(audio: np.ndarray) -> np.ndarray:
+    """(frames x 64) log-mel spectrogram, 25 ms windows every 10 ms, computed ``FRAME_BLOCK`` frames at a
+    time: framing the whole signal at once took about 1.5 GB per 20 minutes of audio (9 GB for a film)."""
     win, hop, n_fft = 400, 160, 512
     if len(audio) < win:
         audio = np.pad(audio, (0, win - len(audio)))
     n = 1 + (len(audio) - win) // hop
-    idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)  # periodic Hann
-    frames = np.zeros((n, n_fft), np.float32)
     left = (n_fft - win) // 2
-    frames[:, left:left + win] = audio[idx] * window
-    mag = np.abs(np.fft.rfft(frames, axis=1)).astype(np.float32)
-    logmel = np.log(mag @ mel_matrix() + 1e-6)
+    mel = mel_matrix()
+    out = np.empty((n, mel.shape[1]), np.float32)
+    for f0 in range(0, n, FRAME_BLOCK):
+        f1 = min(n, f0 + FRAME_BLOCK)
+        idx = np.arange(win)[None, :] + hop * np.arange(f0, f1)[:, None]
+        frames = np.zeros((f1 - f0, n_fft), np.float32)
+        frames[:, left:left + win] = audio[idx] * window
+        mag = np.abs(np.fft.rfft(frames, axis=1)).astype(np.float32)
+        out[f0:f1] = np.log(mag @ mel + 1e-6)
+    return out
+
+
+def patches(audio: np.ndarray):
+    """The 0.96 s log-mel patches every 0.48 s, one at a time (views into the spectrogram)."""
+    logmel = log_mel(audio)
     if len(logmel) < PATCH_FRAMES:
         logmel = np.pad(logmel, ((0, PATCH_FRAMES - len(logmel)), (0, 0)))
-    starts = range(0, len(logmel) - PATCH_FRAMES + 1, PATCH_HOP)
-    return np.stack([logmel[s:s + PATCH_FRAMES] for s in starts])
+    for s in range(0, len(logmel) - PATCH_FRAMES + 1, PATCH_HOP):
+        yield logmel[s:s + PATCH_FRAMES]
 
 
 def yamnet():
@@ -95,10 +110,9 @@ def yamnet():
 def scores(audio: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """(patches x 521) sigmoid scores, one row per 0.96 s patch every 0.48 s."""
     sess, q, labels = yamnet()
-    patches = log_mel_patches(audio)
     name = sess.get_inputs()[0].name
     out = []
-    for p in patches:
+    for p in patches(audio):
         xq = np.clip(np.round(p[None, None] / q["input_scale"] + q["input_zp"]), 0, 255).astype(np.uint8)
         logits = q["output_scale"] * (sess.run(None, {name: xq})[0].astype(np.float32) - q["output_zp"])
         out.append(logits.reshape(-1))

@@ -53,9 +53,11 @@ def english_only(name: str) -> bool:
 
 def speech_windows(audio: np.ndarray, n: int, window_s: float = LANG_WINDOW_S) -> list[tuple[int, int]]:
     """Up to ``n`` windows of speech spread over the audio (sample ranges), longest speech first per slot."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from faster_whisper.vad import VadOptions
 
-    blocks = [(t["start"], t["end"]) for t in get_speech_timestamps(audio, VadOptions(**LANG_VAD))]
+    from clipdex.speech.vad import speech_timestamps
+
+    blocks = [(t["start"], t["end"]) for t in speech_timestamps(audio, VadOptions(**LANG_VAD))]
     blocks = [(a, b) for a, b in blocks if b - a >= MIN_WINDOW_S * SR]
     if not blocks or n <= 0:
         return []
