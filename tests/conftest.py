@@ -28,6 +28,10 @@ from clipdex.tenancy.system import SystemReason
 PG_ADMIN_URL = os.environ.get("CLIPDEX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PASSWORD = "correct horse battery staple"
+# Worker pools and `clipdex worker` processes started by tests (they inherit this) do not preload every
+# model in the background: most tests run a few stages, and dozens of worker processes each loading
+# all models cost minutes of CPU. tests/pipeline/test_compute_budget.py tests the warm-up itself.
+os.environ.setdefault("CLIPDEX_WORKER_WARMUP", "false")
 
 registry.discover()
 

@@ -108,7 +108,7 @@ from clipdex.jobs import warmup
 from clipdex.pipeline import registry
 from clipdex.settings import Settings
 registry.discover()
-st = Settings(data_dir=Path(sys.argv[1]), compute_threads=1,
+st = Settings(data_dir=Path(sys.argv[1]), compute_threads=1, worker_warmup=True,
               disabled_stages=["transcribe", "diarize", "visual", "compliance", "index"])
 t = warmup.start(st, slots=2)
 t.join(120)
