@@ -190,26 +190,22 @@ class _Prefetch:
         try:
             while not self._stop.is_set():
                 buf = self._stream.read(self._size)
-                if len(buf) < self._size:
+                if len(buf) < self._size or not self._put(buf):
                     break
-                while not self._stop.is_set():
-                    try:
-                        self._q.put(buf, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
         except (OSError, ValueError):  # the pipe was closed under us: the consumer is gone
             pass
         finally:
-            self._put_end()
+            self._put(None)
 
-    def _put_end(self) -> None:
+    def _put(self, item: bytes | None) -> bool:
+        """Queue ``item``, waiting for room unless the consumer stops first (then False)."""
         while not self._stop.is_set():
             try:
-                self._q.put(None, timeout=0.2)
-                return
+                self._q.put(item, timeout=0.2)
+                return True
             except queue.Full:
                 continue
+        return False
 
     def get(self) -> bytes | None:
         return self._q.get()
