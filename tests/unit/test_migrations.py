@@ -84,3 +84,43 @@ def test_postgres_up_down_up_matches_the_models(scratch_pg):
     assert all(state == (False, False) for state in _rls_state(scratch_pg).values())
     migrate.upgrade(scratch_pg)
     assert all(_rls_state(scratch_pg)[t] == (True, True) for t in tenant_tables())
+
+
+@pytest.mark.postgres
+def test_app_role_created_by_two_migrations_at_once(scratch_pg):
+    """Two sessions create the (cluster-wide) app role at the same moment: the second waits on the
+    first's uncommitted role, then must carry on instead of failing on pg_authid's unique index (two
+    test workers, or two deployments on one server, migrating together)."""
+    import threading
+    import uuid
+
+    from clipdex.db import rls
+
+    role = f"clipdex_race_{uuid.uuid4().hex[:8]}"
+    first, second = create_engine(scratch_pg), create_engine(scratch_pg)
+    errors: list[BaseException] = []
+    try:
+        with first.connect() as a:
+            a.execute(text(rls.create_role_sql(role)))  # created, not committed: the second blocks on it
+
+            def other() -> None:
+                try:
+                    with second.begin() as b:
+                        b.execute(text(rls.create_role_sql(role)))
+                except BaseException as e:  # noqa: BLE001 - reported below
+                    errors.append(e)
+
+            t = threading.Thread(target=other)
+            t.start()
+            t.join(1.0)
+            assert t.is_alive(), "the second creation did not wait for the first"
+            a.commit()
+            t.join(30)
+        assert not errors, errors
+        with first.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar() == 1
+    finally:
+        with first.begin() as c:
+            c.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        first.dispose()
+        second.dispose()

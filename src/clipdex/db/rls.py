@@ -35,3 +35,21 @@ def disable(tables: list[str]) -> None:
         op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+
+def create_role_sql(role: str) -> str:
+    """Create the app role unless it exists, safe when two migrations run at once.
+
+    Roles are cluster-wide: two databases migrated at the same moment (two test workers, two
+    deployments sharing a server) both found the role missing and both created it, and the second
+    failed on ``pg_authid``'s unique index. The existence check stays (no error logged in the common
+    case); the exception handler covers the race.
+    """
+    return f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+            CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+          END IF;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+          NULL;
+        END $$;"""

@@ -34,12 +34,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     role = _role()
-    op.execute(f"""
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-            CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS;
-          END IF;
-        END $$;""")
+    op.execute(rls.create_role_sql(role))  # safe when two databases migrate at once
     op.execute(f"GRANT {role} TO CURRENT_USER")
     op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
