@@ -104,6 +104,27 @@ def test_removed_membership_invalidates_access_token(client, platform, tenant_a)
     assert_problem(r, 401, "auth.invalid_refresh_token")
 
 
+def test_removed_member_api_keys_are_revoked(client, platform, tenant_a):
+    """A removed admin saw each key's secret once and may still hold it: their keys stop working, the
+    owner's keep working, and the audit log says why."""
+    add_user(platform, tenant_a.id, "keymaker@example.com", "admin")
+    tok = login(client, "keymaker@example.com")
+    h = bearer(tok["access_token"])
+    user_id = client.get("/api/v1/auth/me", headers=h).json()["id"]
+    theirs = client.post("/api/v1/api-keys", headers=h, json={"name": "their bot", "scopes": ["read"]}).json()
+    ours = client.post("/api/v1/api-keys", headers=tenant_a.headers,
+                       json={"name": "our bot", "scopes": ["read"]}).json()
+    assert client.get("/api/v1/videos", headers=bearer(theirs["secret"])).status_code == 200
+    assert client.delete(f"/api/v1/members/{user_id}", headers=tenant_a.headers).status_code == 204
+    assert_problem(client.get("/api/v1/videos", headers=bearer(theirs["secret"])), 401, "auth.invalid_token")
+    assert client.get("/api/v1/videos", headers=bearer(ours["secret"])).status_code == 200
+    listed = {k["id"]: k for k in client.get("/api/v1/api-keys", headers=tenant_a.headers).json()["items"]}
+    assert listed[theirs["id"]]["revoked_at"] and not listed[ours["id"]]["revoked_at"]
+    events = client.get("/api/v1/audit", headers=tenant_a.headers, params={"action": "apikey.revoked"}).json()["items"]
+    assert [e["target"] for e in events] == [f"api_key:{theirs['id']}"]
+    assert events[0]["details"]["reason"] == "creator removed from the tenant"
+
+
 def test_disabled_account_loses_every_credential(client, platform, tenant_a):
     with platform.db.system(reason=SystemReason.OPERATOR) as s:
         s.execute(update(User).where(User.email == tenant_a.email).values(disabled=True))

@@ -22,8 +22,9 @@ from sqlalchemy import Text, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from clipdex.errors import NotFound
-from clipdex.models import (Artifact, AuditEvent, Base, DatasetItem, Face, Invitation, Job, JobStage, Membership,
-                            RefreshToken, SpeakerProfile, Tenant, TrainedModel, TrainingDataset, UploadSession, User)
+from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, DatasetItem, Face, Invitation, Job, JobStage,
+                            Membership, RefreshToken, SpeakerProfile, Tenant, TrainedModel, TrainingDataset,
+                            UploadSession, User)
 from clipdex.pipeline.artifacts import Speakers
 from clipdex.storage import keys
 from clipdex.tenancy import audit
@@ -109,18 +110,30 @@ def voice_videos(platform, tenant_id: uuid.UUID, name: str) -> set[uuid.UUID]:
         return set()
 
 
-def member_residue(s: Session, m: Membership) -> None:
-    """What a removed member leaves in the tenant: their sessions (refresh tokens) for it and the
-    invitations sent to their address. The account itself is global: it stays while it has other
-    tenants (deleting the tenant deletes accounts left without any)."""
+def member_residue(s: Session, m: Membership, actor: str = "system") -> int:
+    """What a removed member leaves in the tenant: their sessions (refresh tokens) for it, the
+    invitations sent to their address, and the API keys they created, which are revoked (the member saw
+    each secret once and may still hold it; a key outliving its creator's membership is a way back in,
+    as GitHub revokes a removed member's tokens for the organisation). Returns the keys revoked. The
+    account itself is global: it stays while it has other tenants (deleting the tenant deletes
+    accounts left without any)."""
+    from clipdex.db.types import utcnow
+
     user = s.get(User, m.user_id)
     s.execute(delete(RefreshToken).where(owned_by(RefreshToken, m.tenant_id), RefreshToken.user_id == m.user_id)
               .execution_options(synchronize_session=False))
+    keys_left = s.scalars(select(ApiKey).where(owned_by(ApiKey, m.tenant_id), ApiKey.created_by == m.user_id,
+                                               ApiKey.revoked_at.is_(None))).all()
+    for key in keys_left:
+        key.revoked_at = utcnow()
+        audit.record(s, "apikey.revoked", actor=actor, tenant_id=m.tenant_id, target=f"api_key:{key.id}",
+                     reason="creator removed from the tenant")
     if user is not None:
         s.execute(delete(Invitation).where(owned_by(Invitation, m.tenant_id), Invitation.email == user.email)
                   .execution_options(synchronize_session=False))
         _redact_audit(s, m.tenant_id, user.email)
     s.flush()
+    return len(keys_left)
 
 
 def _redact_audit(s: Session, tenant_id: uuid.UUID, email: str) -> None:

@@ -179,9 +179,9 @@ def remove_member(s: Session, principal: Principal, m: Membership) -> None:
         if not principal.can("member:manage_owner"):
             raise OwnerOnly("Only owners can remove an owner.")
         _keep_one_owner(s, m.tenant_id)
-    from clipdex.tenancy.deletion import member_residue  # sessions and invitations of the member go too
+    from clipdex.tenancy.deletion import member_residue  # sessions, invitations and API keys of the member go too
 
-    member_residue(s, m)
+    member_residue(s, m, principal.actor)
     s.delete(m)
     audit.record(s, "member.removed", actor=principal.actor, tenant_id=m.tenant_id, target=f"user:{m.user_id}")
 
