@@ -57,6 +57,9 @@ def make_engine(url: str, *, app_role: str | None = None) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # deleted rows are overwritten with zeros, not left readable in free pages of the file
+            # (Database.scrub_freed moves the deletions out of the WAL as well)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -150,6 +153,26 @@ class Database:
             raise
         finally:
             s.close()
+
+    def scrub_freed(self) -> bool:
+        """Make deleted data unreadable in the database files; True when done.
+
+        SQLite: ``secure_delete`` zeroes what a deletion frees in the database file, but until a
+        checkpoint the zeroed pages sit in the WAL, and the frames written before (the deleted content
+        itself) stay in the WAL file until overwritten. A TRUNCATE checkpoint copies every frame into
+        the database and empties the WAL file. It waits for readers of older snapshots (up to the busy
+        timeout) and returns False if some were still reading; the next call finishes the job. The
+        janitor calls it on every sweep and tenant deletion calls it at once. PostgreSQL: dead tuples are
+        VACUUM's business (autovacuum), nothing here.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return True
+        raw = self.engine.raw_connection()  # no SQLAlchemy BEGIN: a checkpoint cannot run in a transaction
+        try:
+            busy, _log, _done = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return busy == 0
+        finally:
+            raw.close()
 
     def ping(self) -> None:
         with self.engine.connect() as c:

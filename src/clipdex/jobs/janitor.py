@@ -49,6 +49,8 @@ def sweep(platform: Platform, *, scratch_max_age_s: float = SCRATCH_MAX_AGE_S) -
                 removed["scratch"] += 1
         except FileNotFoundError:
             continue
+    if not platform.db.scrub_freed():  # what was deleted since the last sweep leaves the SQLite files
+        log.info("janitor: SQLite checkpoint incomplete (readers busy); the next sweep finishes it")
     if any(removed.values()):
         log.info("janitor removed %s", removed)
     return removed
