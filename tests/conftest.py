@@ -255,6 +255,16 @@ _SERIAL_GROUPS = {"test_celery_pipeline.py": "celery", "test_chaos_celery.py": "
 
 
 def pytest_collection_modifyitems(config, items):
+    slow_modules: set = set()
+    groups = {}
     for item in items:
         group = _SERIAL_GROUPS.get(item.path.name) or ("browser" if "e2e" in item.path.parts else None)
+        groups[item] = group
         item.add_marker(pytest.mark.xdist_group(group or str(item.path)))
+        if item.get_closest_marker("slow"):
+            slow_modules.add(item.path)
+    # Longest first: loadgroup hands each worker the next group in collection order, so a long group
+    # (the browser tests run one after another, minutes in all; a slow module) collected last kept one
+    # worker busy while the other sat idle at the end. Serial groups, then modules with slow tests, then
+    # the rest; the sort is stable, so every module stays whole and in its own order.
+    items.sort(key=lambda it: 0 if groups[it] else 1 if it.path in slow_modules else 2)
