@@ -83,6 +83,7 @@ class FakeStripe:
             "product", "price", "meter", "customer", "checkout.session", "billing_portal.session", "subscription",
             "invoice")}
         self.meter_events: list[dict] = []
+        self._pending: list[dict] = []  # events of API calls, delivered after the answer (deliver_pending)
         self.events: list[dict] = []
         self.idempotency: dict[str, tuple[str, int, dict]] = {}
         self.requests: list[tuple[str, str, str | None]] = []  # method, path, idempotency key
@@ -227,6 +228,24 @@ class FakeStripe:
         self.objects["customer"][obj["id"]] = obj
         return obj
 
+    def delete_customer(self, cid: str, p: dict) -> dict:
+        """Stripe: the customer is deleted for good and its active subscriptions are cancelled at once
+        (``customer.subscription.deleted`` each, then ``customer.deleted``); GET answers the deleted stub."""
+        customer = self.get("customer", cid)
+        if customer.get("deleted"):
+            raise _missing("customer", cid)
+        now = int(time.time())
+        events = []
+        for sub in self.objects["subscription"].values():
+            if sub["customer"] == cid and sub["status"] not in ("canceled", "incomplete_expired"):
+                sub.update(status="canceled", canceled_at=now, ended_at=now)
+                events.append(self._event("customer.subscription.deleted", sub))
+        stub = {"id": cid, "object": "customer", "deleted": True}
+        events.append(self._event("customer.deleted", customer))
+        self.objects["customer"][cid] = stub
+        self._pending.extend(events)
+        return stub
+
     def create_checkout_session(self, p: dict) -> dict:
         customer = self.get("customer", p["customer"])["id"]
         lines = []
@@ -334,6 +353,12 @@ class FakeStripe:
             events = [self._event("customer.subscription.deleted", sub)]
         return self._deliver(events)
 
+    def deliver_pending(self) -> list[dict]:
+        """The events API calls caused (a customer deletion cancelling subscriptions), sent to the webhook."""
+        with self.lock:
+            events, self._pending = self._pending, []
+        return self._deliver(events)
+
     def _deliver(self, events: list[dict]) -> list[dict]:
         if self.webhook_url and self.webhook_secret:
             for event in events:
@@ -359,6 +384,7 @@ ROUTES = [
     ("POST", r"/v1/billing/meter_events", "create_meter_event"),
     ("POST", r"/v1/customers", "create_customer"),
     ("GET", r"/v1/customers/(?P<oid>[^/]+)", "get_customer"),
+    ("DELETE", r"/v1/customers/(?P<oid>[^/]+)", "delete_customer"),
     ("POST", r"/v1/checkout/sessions", "create_checkout_session"),
     ("GET", r"/v1/checkout/sessions/(?P<oid>[^/]+)", "get_checkout_session"),
     ("POST", r"/v1/billing_portal/sessions", "create_portal_session"),
@@ -379,6 +405,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
 
     def _send(self, status: int, body: dict | str, headers: dict[str, str] | None = None,
               content_type: str = "application/json") -> None:

@@ -106,3 +106,38 @@ def test_cancel_returns_the_tenant_to_the_default_tier(bplatform, bclient, strip
     assert _billing(bclient, t)["state"] == "canceled"
     # and may subscribe again
     assert bclient.post("/api/v1/billing/checkout", headers=t.headers, json={"plan": "pro"}).status_code == 201
+
+
+def _tenant_events(platform, target: str) -> list:
+    from clipdex.models import AuditEvent
+
+    with platform.db.system(reason=SystemReason.OPERATOR, readonly=True) as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == "tenant.deleted",
+                                                      AuditEvent.target == target)))
+
+
+def test_deleting_a_tenant_deletes_its_stripe_customer_and_cancels_the_subscription(bplatform, bclient,
+                                                                                    stripe_server):
+    """A deleted tenant is never charged again: its Stripe customer goes (Stripe cancels the subscription
+    with it) before any row does; if Stripe cannot be reached, nothing is deleted and the owner retries."""
+    fake = stripe_server.fake
+    t = new_tenant(bplatform, bclient, "Closing", tier="free")
+    sub_id, events = subscribe(bclient, stripe_server, t, "pro")
+    deliver(bclient, events)
+    customer = fake.objects["subscription"][sub_id]["customer"]
+
+    key, fake.api_key = fake.api_key, "sk_test_rotated"  # Stripe refuses our key: the deletion must not start
+    r = bclient.delete("/api/v1/tenant", headers=t.headers, params={"confirm": t.slug})
+    fake.api_key = key
+    assert r.status_code == 502 and r.json()["code"] == "billing.stripe_unavailable", r.text
+    assert bclient.get("/api/v1/tenant", headers=t.headers).status_code == 200
+    assert fake.objects["subscription"][sub_id]["status"] == "active"
+
+    assert bclient.delete("/api/v1/tenant", headers=t.headers, params={"confirm": t.slug}).status_code == 204
+    assert fake.objects["customer"][customer] == {"id": customer, "object": "customer", "deleted": True}
+    assert fake.objects["subscription"][sub_id]["status"] == "canceled"
+    assert ("DELETE", f"/v1/customers/{customer}", None) in fake.requests
+    # Stripe's webhooks about the cancelled subscription arrive for a tenant that no longer exists
+    assert deliver(bclient, fake.deliver_pending()), "the deletion caused no events"
+    (event,) = _tenant_events(bplatform, f"tenant:{t.id}")
+    assert event.details["stripe_customer"] == "deleted"

@@ -22,8 +22,8 @@ from sqlalchemy import Text, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from clipdex.errors import NotFound
-from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, DatasetItem, Face, Invitation, Job, JobStage,
-                            Membership, RefreshToken, SpeakerProfile, Tenant, TrainedModel, TrainingDataset,
+from clipdex.models import (ApiKey, Artifact, AuditEvent, Base, BillingAccount, DatasetItem, Face, Invitation, Job,
+                            JobStage, Membership, RefreshToken, SpeakerProfile, Tenant, TrainedModel, TrainingDataset,
                             UploadSession, User)
 from clipdex.pipeline.artifacts import Speakers
 from clipdex.storage import keys
@@ -150,6 +150,12 @@ def delete_tenant(platform, tenant_id: uuid.UUID, *, actor: str) -> dict[str, in
 
     One platform-level audit event (no tenant column) records the deletion and its counts.
     """
+    with system_session(platform, SystemReason.OPERATOR, readonly=True) as s:
+        if s.get(Tenant, tenant_id) is None:
+            raise NotFound()
+        account = s.scalar(select(BillingAccount).where(owned_by(BillingAccount, tenant_id)))
+        customer = account.stripe_customer_id if account else None
+    stripe_customer = _delete_stripe_customer(platform, customer)  # before any row goes: failing, it stops here
     with system_session(platform, SystemReason.OPERATOR) as s:
         tenant = s.get(Tenant, tenant_id)
         if tenant is None:
@@ -158,11 +164,38 @@ def delete_tenant(platform, tenant_id: uuid.UUID, *, actor: str) -> dict[str, in
         uploads, models = counts.pop("_uploads"), counts.pop("_models")
         s.delete(tenant)
         s.flush()
-        audit.record(s, "tenant.deleted", actor=actor, target=f"tenant:{tenant_id}",
+        audit.record(s, "tenant.deleted", actor=actor, target=f"tenant:{tenant_id}", stripe_customer=stripe_customer,
                      **{k: v for k, v in counts.items() if v})
     counts["blobs"] = _forget_outside_db(platform, tenant_id, uploads, models)
     platform.db.scrub_freed()  # SQLite: the deleted rows leave the WAL too (the janitor retries if busy)
     return counts
+
+
+def _delete_stripe_customer(platform, customer_id: str | None) -> str:
+    """Delete the tenant's Stripe customer, which cancels its subscriptions at once: a deleted tenant is
+    never charged again, and Stripe keeps no customer of ours with the tenant's name. Returns what
+    happened, for the audit event ("none", "deleted", "already deleted", "billing not configured").
+
+    A Stripe failure raises ``BillingUnavailable`` before any row is deleted: the owner (or operator)
+    retries, rather than a tenant gone from here and still subscribed there.
+    """
+    if not customer_id:
+        return "none"
+    if not platform.settings.billing_enabled:
+        log.warning("tenant deletion: a Stripe customer exists but billing is not configured; cancel it in Stripe")
+        return "billing not configured"
+    import stripe
+
+    from clipdex.billing.stripe_client import client_for, stripe_errors
+
+    with stripe_errors():
+        try:
+            client_for(platform.settings).v1.customers.delete(customer_id)
+        except stripe.InvalidRequestError as e:
+            if e.code != "resource_missing":
+                raise
+            return "already deleted"
+    return "deleted"
 
 
 def _delete_rows(s: Session, tenant_id: uuid.UUID) -> dict:
