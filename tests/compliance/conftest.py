@@ -9,8 +9,10 @@ from tests.conftest import MODEL_STAGES, api_client, migrated_sqlite_settings, n
 
 
 @pytest.fixture
-def cplatform(tmp_path):
-    settings = migrated_sqlite_settings(tmp_path, disabled_stages=[s for s in MODEL_STAGES if s != "compliance"])
+def cplatform(request, tmp_path):
+    """A platform with compliance on, plus the model stages the test module names in ``ENABLED_STAGES``."""
+    keep = {"compliance", *getattr(request.module, "ENABLED_STAGES", ())}
+    settings = migrated_sqlite_settings(tmp_path, disabled_stages=[s for s in MODEL_STAGES if s not in keep])
     with open_platform(settings) as p:
         yield p
 

@@ -29,8 +29,10 @@ from clipdex.pipeline import registry
 from clipdex.pipeline.artifacts import Measurements, PictureMeasurements
 from clipdex.pipeline.stage import StageResult
 from tests.compliance.media import RATE
-from tests.conftest import MODEL_STAGES, api_client, drain, migrated_sqlite_settings, new_tenant, open_platform, upload
+from tests.conftest import drain, upload
 from tests.media import FFMPEG
+
+ENABLED_STAGES = ("visual",)  # the visual stage feeds compliance's picture pass (tests/compliance/conftest.py)
 
 # talk.mp4, 640x360 (wider than compliance_width, so the two decodes differ in size): 0-1 s pattern,
 # 1-3.5 s black, 3.5-5.5 s full-screen 5 Hz flashing, 5.5-7 s letterboxed still bars (12.5 % each)
@@ -104,25 +106,6 @@ def decodes(monkeypatch):
     return calls
 
 
-@pytest.fixture
-def splatform(tmp_path):
-    off = [s for s in MODEL_STAGES if s not in ("compliance", "visual")]
-    settings = migrated_sqlite_settings(tmp_path, disabled_stages=off)
-    with open_platform(settings) as p:
-        yield p
-
-
-@pytest.fixture
-def sclient(splatform):
-    with api_client(splatform) as c:
-        yield c
-
-
-@pytest.fixture
-def stenant(splatform, sclient):
-    return new_tenant(splatform, sclient, "Shared")
-
-
 def _process(platform, client, tenant, path: Path, copy: int = 0) -> uuid.UUID:
     """``path`` uploaded (its ``copy``-th remux: the same frames in other bytes, as uploads are unique)."""
     if copy:
@@ -164,22 +147,22 @@ def _findings(m: dict, check: str) -> list[dict]:
     return [f for f in evaluate(m, policy)["findings"] if f["check"] == check]
 
 
-def test_shared_measurements_give_the_own_decodes_verdicts(splatform, sclient, stenant, talk, visual, decodes,
+def test_shared_measurements_give_the_own_decodes_verdicts(cplatform, cclient, ctenant, talk, visual, decodes,
                                                           monkeypatch):
     # every nudity sample keeps a thumbnail, so the evidence hand-over is exercised on harmless media
     monkeypatch.setattr(picture_module, "EVIDENCE_FLOOR", 0.0)
-    splatform.settings.disabled_stages = [*splatform.settings.disabled_stages, "visual"]
-    own_id = _process(splatform, sclient, stenant, talk)
+    cplatform.settings.disabled_stages = [*cplatform.settings.disabled_stages, "visual"]
+    own_id = _process(cplatform, cclient, ctenant, talk)
     assert len(decodes) == 1 and (decodes[0].width, decodes[0].height) == (320, 180)
-    assert _stage_output(splatform, stenant, "compliance")["picture_shared"] is False
+    assert _stage_output(cplatform, ctenant, "compliance")["picture_shared"] is False
 
-    splatform.settings.disabled_stages = [s for s in splatform.settings.disabled_stages if s != "visual"]
-    shared_id = _process(splatform, sclient, stenant, talk, copy=1)
+    cplatform.settings.disabled_stages = [s for s in cplatform.settings.disabled_stages if s != "visual"]
+    shared_id = _process(cplatform, cclient, ctenant, talk, copy=1)
     assert len(decodes) == 1, "the compliance stage decoded although the visual stage measured the picture"
-    out = _stage_output(splatform, stenant, "compliance")
-    assert out["picture_shared"] is True and _stage_output(splatform, stenant, "visual")["picture"] >= 170
+    out = _stage_output(cplatform, ctenant, "compliance")
+    assert out["picture_shared"] is True and _stage_output(cplatform, ctenant, "visual")["picture"] >= 170
 
-    own, mine = (_measurements(splatform, stenant, v)["picture"] for v in (own_id, shared_id))
+    own, mine = (_measurements(cplatform, ctenant, v)["picture"] for v in (own_id, shared_id))
     assert set(own) == set(mine) and own["size"] == mine["size"] == [320, 180]
     assert own["t"] == mine["t"] and own["frames"] == mine["frames"] >= 170
     assert np.abs(np.subtract(own["black_ratio"], mine["black_ratio"])).max() <= 0.01
@@ -200,27 +183,27 @@ def test_shared_measurements_give_the_own_decodes_verdicts(splatform, sclient, s
     assert abs(black["start_s"] - BLACK[0]) <= 0.1 and abs(black["end_s"] - BLACK[1]) <= 0.1
 
     # evidence: the visual stage's thumbnails, stored as the compliance stage's own under the same names
-    theirs, ours = _blobs(splatform, stenant, shared_id, "visual"), _blobs(splatform, stenant, shared_id, "compliance")
+    theirs, ours = _blobs(cplatform, ctenant, shared_id, "visual"), _blobs(cplatform, ctenant, shared_id, "compliance")
     assert theirs and ours == theirs
     assert sorted(s["evidence"] for s in mine["nudity"]) == sorted(ours)
-    assert sorted(_blobs(splatform, stenant, own_id, "compliance")) == sorted(ours)
-    rep = sclient.get(f"/api/v1/videos/{shared_id}/compliance", headers=stenant.headers)
+    assert sorted(_blobs(cplatform, ctenant, own_id, "compliance")) == sorted(ours)
+    rep = cclient.get(f"/api/v1/videos/{shared_id}/compliance", headers=ctenant.headers)
     assert rep.status_code == 200 and rep.json()["verdict"] == "fail"  # 5 Hz flashing
 
 
-def test_other_options_or_no_visual_measurements_mean_a_decode(splatform, sclient, stenant, talk, visual, decodes):
+def test_other_options_or_no_visual_measurements_mean_a_decode(cplatform, cclient, ctenant, talk, visual, decodes):
     visual.nudity_period_s = 1.0  # measured, but not as the compliance worker's settings ask
-    _process(splatform, sclient, stenant, talk)
-    assert len(decodes) == 1 and _stage_output(splatform, stenant, "compliance")["picture_shared"] is False
+    _process(cplatform, cclient, ctenant, talk)
+    assert len(decodes) == 1 and _stage_output(cplatform, ctenant, "compliance")["picture_shared"] is False
 
     visual.nudity_period_s = None
-    splatform.settings.compliance_nudity = False
-    _process(splatform, sclient, stenant, talk, copy=1)
-    assert len(decodes) == 1 and _stage_output(splatform, stenant, "compliance")["picture_shared"] is True
+    cplatform.settings.compliance_nudity = False
+    _process(cplatform, cclient, ctenant, talk, copy=1)
+    assert len(decodes) == 1 and _stage_output(cplatform, ctenant, "compliance")["picture_shared"] is True
 
     # compliance switched off: the visual stage is given no pass to feed
-    splatform.settings.disabled_stages = [*splatform.settings.disabled_stages, "compliance"]
-    assert shared.shared_picture(splatform.settings, frame_spec({"streams": [
+    cplatform.settings.disabled_stages = [*cplatform.settings.disabled_stages, "compliance"]
+    assert shared.shared_picture(cplatform.settings, frame_spec({"streams": [
         {"kind": "video", "width": 640, "height": 360, "fps": 25.0}]}, 640)) is None
 
 
@@ -266,11 +249,11 @@ def test_the_pass_pickles_mid_video_and_resumes_to_the_same_numbers(talk, tmp_pa
     assert a == b and len(a["nudity"]) == 4 and a["flashes"]["general"]
 
 
-def test_real_visual_stage_shares_its_decode(splatform, sclient, stenant, talk, decodes):
-    splatform.settings.visual_ocr = splatform.settings.visual_faces = splatform.settings.visual_tags = False
-    vid = _process(splatform, sclient, stenant, talk)
-    assert decodes == [] and _stage_output(splatform, stenant, "compliance")["picture_shared"] is True
-    (flash,) = _findings(_measurements(splatform, stenant, vid), "flashes")
+def test_real_visual_stage_shares_its_decode(cplatform, cclient, ctenant, talk, decodes):
+    cplatform.settings.visual_ocr = cplatform.settings.visual_faces = cplatform.settings.visual_tags = False
+    vid = _process(cplatform, cclient, ctenant, talk)
+    assert decodes == [] and _stage_output(cplatform, ctenant, "compliance")["picture_shared"] is True
+    (flash,) = _findings(_measurements(cplatform, ctenant, vid), "flashes")
     assert abs(flash["start_s"] - FLASH[0]) <= 0.2
 
 
