@@ -45,3 +45,31 @@ def test_a_deleted_video_leaves_nothing_in_the_sqlite_files(sqlite_platform, tmp
 def test_every_connection_zeroes_deleted_content(sqlite_platform):
     with sqlite_platform.db.engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_a_busy_reader_does_not_hold_up_a_request_that_scrubs(sqlite_platform):
+    """``wait=False`` (tenant deletion, inside a request) gives up at once behind a reader of an older
+    snapshot instead of sitting out the 30 s busy timeout; the janitor's waiting call finishes later."""
+    import sqlite3
+    import time
+
+    db = sqlite_platform.db
+    path = db.engine.url.database
+    with db.engine.connect() as c:  # a pooled connection opened (its pragmas set) before the reader starts
+        c.exec_driver_sql("SELECT 1")
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM tenants").fetchone()  # holds its snapshot
+        with db.engine.begin() as c:  # a write after it: the WAL cannot be emptied while the snapshot lives
+            c.exec_driver_sql("CREATE TABLE scrub_probe (x TEXT)")
+            c.exec_driver_sql("INSERT INTO scrub_probe VALUES ('x')")
+        t0 = time.perf_counter()
+        assert db.scrub_freed(wait=False) is False
+        assert time.perf_counter() - t0 < 5
+        with db.engine.connect() as c:  # the pooled connection keeps its normal busy timeout
+            assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
+    assert db.scrub_freed() is True

@@ -154,7 +154,7 @@ class Database:
         finally:
             s.close()
 
-    def scrub_freed(self) -> bool:
+    def scrub_freed(self, *, wait: bool = True) -> bool:
         """Make deleted data unreadable in the database files; True when done.
 
         SQLite: ``secure_delete`` zeroes what a deletion frees in the database file, but until a
@@ -162,14 +162,22 @@ class Database:
         itself) stay in the WAL file until overwritten. A TRUNCATE checkpoint copies every frame into
         the database and empties the WAL file. It waits for readers of older snapshots (up to the busy
         timeout) and returns False if some were still reading; the next call finishes the job. The
-        janitor calls it on every sweep and tenant deletion calls it at once. PostgreSQL: dead tuples are
-        VACUUM's business (autovacuum), nothing here.
+        janitor calls it on every sweep; tenant deletion calls it with ``wait=False`` (inside a request it
+        must not sit out the busy timeout behind a long reader: if one is reading, the janitor finishes).
+        PostgreSQL: dead tuples are VACUUM's business (autovacuum), nothing here.
         """
         if self.engine.dialect.name != "sqlite":
             return True
         raw = self.engine.raw_connection()  # no SQLAlchemy BEGIN: a checkpoint cannot run in a transaction
         try:
-            busy, _log, _done = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cur = raw.cursor()
+            if not wait:
+                cur.execute("PRAGMA busy_timeout=0")
+            try:
+                busy, _log, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                if not wait:
+                    cur.execute("PRAGMA busy_timeout=30000")  # the pooled connection's setting (make_engine)
             return busy == 0
         finally:
             raw.close()

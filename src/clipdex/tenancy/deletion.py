@@ -167,7 +167,7 @@ def delete_tenant(platform, tenant_id: uuid.UUID, *, actor: str) -> dict[str, in
         audit.record(s, "tenant.deleted", actor=actor, target=f"tenant:{tenant_id}", stripe_customer=stripe_customer,
                      **{k: v for k, v in counts.items() if v})
     counts["blobs"] = _forget_outside_db(platform, tenant_id, uploads, models)
-    platform.db.scrub_freed()  # SQLite: the deleted rows leave the WAL too (the janitor retries if busy)
+    platform.db.scrub_freed(wait=False)  # SQLite: the deleted rows leave the WAL too (if readers are busy: the janitor)
     return counts
 
 
