@@ -202,7 +202,9 @@ class Driver:
             return self.a.refs[v.kind]  # A's own thing: its answers must not pull in B's either
         value = resolve(v)
         if isinstance(value, str) and _is_uuid(value) and self.rng.random() < 0.3:
-            return self.rng.choice(self.pool["uuid"])  # another of B's ids in the same place
+            # another of B's ids in the same place; on an event stream only ids of things that are finished:
+            # in the no_backstop control A does see B's queued job or training, whose stream never ends
+            return self.rng.choice(self.pool["settled_uuid" if streams else "uuid"])
         return value
 
 
@@ -331,6 +333,7 @@ def _scan(platform, client, world, samples, backend, mode, stack) -> None:  # no
 
     scan = Scan(canaries, seed)
     pool = {"uuid": [b.refs[k] for k in B_ID_KINDS],
+            "settled_uuid": [b.refs[k] for k in B_ID_KINDS if not k.startswith("queued_")],
             "text": planted.canaries + [b.refs["video_title"], b.refs["video_tag"], b.slug, "budget", ""]}
     spec = client.get("/openapi.json").json()
     driver = Driver(client, a, b, spec, rng, pool, samples, scan)
