@@ -92,3 +92,17 @@ def test_model_cache_evicts_least_recently_used_adapters():
     assert cache.loaded() == [ids[0], ids[2]] and holder.names == {"a", "c"}
     cache.forget(ids[0])
     assert cache.loaded() == [ids[2]] and holder.names == {"c"}
+
+
+def test_an_active_model_without_its_files_answers_a_clear_503(sq):
+    """Weights lost from the blob store (or never written): Ask says so with a stable code, instead of a
+    500 from the loader; the empty folder it fetched is not kept as if it were the model."""
+    platform, client = sq
+    ctx = new_tenant(platform, client, "Lost")
+    mid = _trained(platform, ctx.id)
+    assert client.post(f"{V}/models/{mid}/activate", headers=ctx.headers).status_code == 200
+    platform.blobs.delete_prefix(keys.training_prefix(ctx.id, "models", uuid.UUID(mid)))  # the files are gone
+    r = client.post(f"{V}/ask", headers=ctx.headers, json={"question": "What was said?", "backend": "tenant"})
+    assert r.status_code == 503, r.text
+    assert r.json()["code"] == "answer.backend_unavailable" and "files are missing" in r.json()["detail"]
+    assert not (platform.settings.resolved_model_cache_dir / "tenants" / str(ctx.id) / mid).exists()

@@ -12,6 +12,7 @@ spans it cites, as for any backend, and "not found" stays "not found".
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 import uuid
@@ -28,6 +29,8 @@ from clipdex.rag.extractive import ExtractiveBackend
 from clipdex.rag.protocol import BackendUnavailable, Task
 from clipdex.tenancy.access import owned_by
 from clipdex.training import catalog, evaluate
+
+log = logging.getLogger(__name__)
 
 MAX_QUOTES_ASKED = 3
 
@@ -110,6 +113,11 @@ def _loader(platform, m: TrainedModel):
         from clipdex.training.finetune import load_model
 
         d = _fetch(platform, m)
+        if not (d / "manifest.json").is_file():  # weights lost from the store, or never written: a clear 503
+            shutil.rmtree(d, ignore_errors=True)  # not a cache entry: the next call looks in the store again
+            log.error("model %s is active but its weights are missing from the blob store", m.id)
+            raise BackendUnavailable("The active custom model's files are missing; activate another version "
+                                     "or ask with another backend.")
         manifest = json.loads((d / "manifest.json").read_text())
         base = catalog.resolve(platform.settings, manifest["base_model"])
         tok = AutoTokenizer.from_pretrained(str(d))
