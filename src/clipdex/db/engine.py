@@ -41,13 +41,16 @@ class SystemReason(enum.Enum):
 _LOUD = frozenset({SystemReason.OPERATOR, SystemReason.MIGRATION, SystemReason.BILLING})
 
 
+BUSY_TIMEOUT_MS = 30000  # SQLite: how long a statement waits for a lock before "database is locked"
+
+
 def make_engine(url: str, *, app_role: str | None = None) -> Engine:
     """An engine for ``url``; on PostgreSQL every connection switches to ``app_role``."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
                                pool_pre_ping=True)
 
         @event.listens_for(engine, "connect")
@@ -56,7 +59,7 @@ def make_engine(url: str, *, app_role: str | None = None) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # deleted rows are overwritten with zeros, not left readable in free pages of the file
             # (Database.scrub_freed moves the deletions out of the WAL as well)
             cur.execute("PRAGMA secure_delete=ON")
@@ -177,7 +180,7 @@ class Database:
                 busy, _log, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
                 if not wait:
-                    cur.execute("PRAGMA busy_timeout=30000")  # the pooled connection's setting (make_engine)
+                    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # the pooled connection's own
             return busy == 0
         finally:
             raw.close()

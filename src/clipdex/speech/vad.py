@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SR = 16000
+from clipdex.speech.audio import SR
+
 BLOCK_S = 300.0
 
 

@@ -110,13 +110,12 @@ def voice_videos(platform, tenant_id: uuid.UUID, name: str) -> set[uuid.UUID]:
         return set()
 
 
-def member_residue(s: Session, m: Membership, actor: str = "system") -> int:
+def member_residue(s: Session, m: Membership, actor: str = "system") -> None:
     """What a removed member leaves in the tenant: their sessions (refresh tokens) for it, the
     invitations sent to their address, and the API keys they created, which are revoked (the member saw
     each secret once and may still hold it; a key outliving its creator's membership is a way back in,
-    as GitHub revokes a removed member's tokens for the organisation). Returns the keys revoked. The
-    account itself is global: it stays while it has other tenants (deleting the tenant deletes
-    accounts left without any)."""
+    as GitHub revokes a removed member's tokens for the organisation). The account itself is global:
+    it stays while it has other tenants (deleting the tenant deletes accounts left without any)."""
     from clipdex.db.types import utcnow
 
     user = s.get(User, m.user_id)
@@ -133,7 +132,6 @@ def member_residue(s: Session, m: Membership, actor: str = "system") -> int:
                   .execution_options(synchronize_session=False))
         _redact_audit(s, m.tenant_id, user.email)
     s.flush()
-    return len(keys_left)
 
 
 def _redact_audit(s: Session, tenant_id: uuid.UUID, email: str) -> None:
